@@ -1,0 +1,32 @@
+// Command podrun runs Kubernetes Pods on one Linux host. See README.md.
+//
+// Hidden entry points of the same binary:
+//   - "podrun init": libcontainer's container init (the nsenter constructor runs first);
+//   - "podrun monitor …": the per-pod monitor, parent of the pause and of every container;
+//   - "pause": handled by a C constructor in package sandbox before the Go runtime starts.
+package main
+
+import (
+	"os"
+
+	_ "github.com/opencontainers/cgroups/devices"
+	"github.com/opencontainers/runc/libcontainer"
+	_ "github.com/opencontainers/runc/libcontainer/nsenter"
+
+	"github.com/podrun/podrun/runtime"
+	_ "github.com/podrun/podrun/sandbox"
+)
+
+func init() {
+	if len(os.Args) > 1 && os.Args[1] == "init" {
+		// libcontainer's container init: it never returns.
+		libcontainer.Init()
+	}
+}
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "monitor" {
+		os.Exit(runtime.MonitorMain(os.Args[2:]))
+	}
+	os.Exit(run(os.Args[1:]))
+}

@@ -1,0 +1,3 @@
+// Package probe answers probes and runs hooks (exec, httpGet, tcpSocket, grpc, sleep): handlers
+// answer Success/Failure/Unknown; workers apply delays and thresholds.
+package probe
