@@ -56,6 +56,15 @@ type SandboxStatus struct {
 	IP string `json:"ip,omitempty"`
 	// CgroupParent is the pod cgroup, relative to the cgroup root, e.g. "/podrun/pod<uid>".
 	CgroupParent string `json:"cgroupParent"`
+	// Hostname is the pod's hostname (spec.hostname or the pod name), set on the pause's UTS ns.
+	Hostname string `json:"hostname"`
+	// Files the sandbox made that every container bind-mounts: /etc/hosts, /etc/hostname,
+	// /etc/resolv.conf, and the pod's /dev/shm (a tmpfs shared by the pod's IPC namespace;
+	// "" with hostIPC).
+	HostsPath      string `json:"hostsPath"`
+	HostnamePath   string `json:"hostnamePath"`
+	ResolvConfPath string `json:"resolvConfPath"`
+	ShmPath        string `json:"shmPath,omitempty"`
 }
 
 // Mount is one volume mount resolved by the pod manager to a host path.
@@ -87,6 +96,9 @@ type ContainerConfig struct {
 	Mounts []Mount
 	// LogPath is the absolute CRI log file path.
 	LogPath string
+	// TerminationMessageHostPath is a host file, made by the pod manager, that the runtime
+	// bind-mounts at Container.TerminationMessagePath ("" = none).
+	TerminationMessageHostPath string
 }
 
 // ContainerState is the CRI ContainerState.

@@ -21,7 +21,10 @@ type Config struct {
 	// CgroupRoot is the cgroup under which every pod cgroup is made (default "podrun").
 	CgroupRoot string
 	Rootfs     Rootfs
-	Logger     *slog.Logger
+	// SeccompDefault applies the RuntimeDefault seccomp profile to containers that name none
+	// (the kubelet's --seccomp-default).
+	SeccompDefault bool
+	Logger         *slog.Logger
 }
 
 // MonitorMain is the entry point of `podrun monitor`; it returns the exit code.
