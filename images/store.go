@@ -23,7 +23,9 @@ func Open(root string) (*Store, error) { return &Store{root: root}, nil }
 
 // Load imports every image of a docker-archive (docker save) or OCI-archive tarball and tags it
 // with the references the archive names (normalised). Each layer is unpacked once.
-func (s *Store) Load(ctx context.Context, r io.Reader) ([]*cri.Image, error) { return nil, errUnimplemented }
+func (s *Store) Load(ctx context.Context, r io.Reader) ([]*cri.Image, error) {
+	return nil, errUnimplemented
+}
 
 func (s *Store) ImageStatus(ctx context.Context, ref string) (*cri.Image, error) {
 	return nil, errUnimplemented
@@ -32,7 +34,7 @@ func (s *Store) PullImage(ctx context.Context, ref string) (*cri.Image, error) {
 	return nil, errUnimplemented
 }
 func (s *Store) ListImages(ctx context.Context) ([]*cri.Image, error) { return nil, errUnimplemented }
-func (s *Store) RemoveImage(ctx context.Context, ref string) error     { return errUnimplemented }
+func (s *Store) RemoveImage(ctx context.Context, ref string) error    { return errUnimplemented }
 
 // MountRootfs makes target an overlay mount of the image's unpacked layers (read-only lower
 // dirs, shared by every container of the image) with upper and work dirs created under

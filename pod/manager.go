@@ -84,7 +84,9 @@ func (m *Manager) Shutdown() {}
 
 // Create defaults, validates and persists the pod, then starts its worker. Errors are
 // *apierrors.StatusError (Invalid with field paths, AlreadyExists).
-func (m *Manager) Create(ctx context.Context, p *v1.Pod) (*v1.Pod, error) { return nil, errUnimplemented }
+func (m *Manager) Create(ctx context.Context, p *v1.Pod) (*v1.Pod, error) {
+	return nil, errUnimplemented
+}
 
 // Get returns a copy of a pod with its current status, or a NotFound StatusError.
 func (m *Manager) Get(namespace, name string) (*v1.Pod, error) { return nil, errUnimplemented }
