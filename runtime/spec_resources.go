@@ -1,0 +1,173 @@
+package runtime
+
+import (
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+)
+
+// CPU and oom_score_adj constants of the kubelet (pkg/kubelet/cm, pkg/kubelet/qos).
+const (
+	minCPUShares     = 2
+	cpuSharesPerCPU  = 1024
+	milliCPUPerCPU   = 1000
+	cfsQuotaPeriod   = 100000 // µs, the kubelet's default --cpu-cfs-quota-period
+	minCFSQuota      = 1000   // µs
+	guaranteedOOMAdj = -997
+	bestEffortOOMAdj = 1000
+	// nodeCriticalPriorityClass pods are the last killed, like Guaranteed ones.
+	nodeCriticalPriorityClass = "system-node-critical"
+)
+
+// MilliCPUToShares converts a CPU request to cgroup v1 cpu.shares as the kubelet does (runc
+// maps shares to cgroup v2 cpu.weight itself).
+func MilliCPUToShares(milliCPU int64) uint64 {
+	if milliCPU <= 0 {
+		return minCPUShares
+	}
+	shares := milliCPU * cpuSharesPerCPU / milliCPUPerCPU
+	if shares < minCPUShares {
+		return minCPUShares
+	}
+	return uint64(shares)
+}
+
+// MilliCPUToQuota converts a CPU limit to a CFS quota for period, as the kubelet does: 0 means
+// no limit, and a tiny limit is raised to the kernel's 1ms minimum.
+func MilliCPUToQuota(milliCPU, period int64) int64 {
+	if milliCPU <= 0 {
+		return 0
+	}
+	quota := milliCPU * period / milliCPUPerCPU
+	if quota < minCFSQuota {
+		return minCFSQuota
+	}
+	return quota
+}
+
+// effectiveRequests are the container's requests with a missing cpu or memory request taken
+// from its limit, the API server's defaulting, so that an undefaulted pod is treated alike.
+func effectiveRequests(c *v1.Container) v1.ResourceList {
+	out := v1.ResourceList{}
+	for name, q := range c.Resources.Requests {
+		out[name] = q
+	}
+	for _, name := range []v1.ResourceName{v1.ResourceCPU, v1.ResourceMemory} {
+		if _, ok := out[name]; !ok {
+			if lim, ok := c.Resources.Limits[name]; ok {
+				out[name] = lim
+			}
+		}
+	}
+	return out
+}
+
+// WithResources sets the container's cgroup limits as the kubelet computes them: cpu shares
+// from the request (the limit when no request), CFS quota from the cpu limit, the memory limit,
+// and the pids limit when the daemon configures one.
+func WithResources(s *specs.Spec, in *SpecInput) error {
+	c := in.Config.Container
+	r := s.Linux.Resources
+	req := effectiveRequests(c)
+	cpuReq := req[v1.ResourceCPU]
+	shares := MilliCPUToShares(cpuReq.MilliValue())
+	r.CPU = &specs.LinuxCPU{Shares: &shares}
+	if lim, ok := c.Resources.Limits[v1.ResourceCPU]; ok && !lim.IsZero() {
+		quota, period := MilliCPUToQuota(lim.MilliValue(), cfsQuotaPeriod), uint64(cfsQuotaPeriod)
+		r.CPU.Quota, r.CPU.Period = &quota, &period
+	}
+	if lim, ok := c.Resources.Limits[v1.ResourceMemory]; ok && lim.Value() > 0 {
+		v := lim.Value()
+		r.Memory = &specs.LinuxMemory{Limit: &v}
+	}
+	if in.PidsLimit > 0 {
+		r.Pids = &specs.LinuxPids{Limit: &in.PidsLimit}
+	}
+	return nil
+}
+
+// PodQOS is the pod's QoS class: status.qosClass when set, else computed as the kubelet does
+// from the cpu and memory requests and limits of every container (init ones included).
+func PodQOS(pod *v1.Pod) v1.PodQOSClass {
+	if pod.Status.QOSClass != "" {
+		return pod.Status.QOSClass
+	}
+	requests, limits := v1.ResourceList{}, v1.ResourceList{}
+	guaranteed := true
+	add := func(list v1.ResourceList, name v1.ResourceName, q resource.Quantity) {
+		sum := list[name]
+		sum.Add(q)
+		list[name] = sum
+	}
+	all := append(append([]v1.Container(nil), pod.Spec.Containers...), pod.Spec.InitContainers...)
+	for i := range all {
+		c := &all[i]
+		for name, q := range effectiveRequests(c) {
+			if isQoSResource(name) && q.Sign() > 0 {
+				add(requests, name, q)
+			}
+		}
+		found := 0
+		for name, q := range c.Resources.Limits {
+			if isQoSResource(name) && q.Sign() > 0 {
+				add(limits, name, q)
+				found++
+			}
+		}
+		if found < 2 {
+			guaranteed = false
+		}
+	}
+	if len(requests) == 0 && len(limits) == 0 {
+		return v1.PodQOSBestEffort
+	}
+	if guaranteed && len(requests) == len(limits) {
+		for name, req := range requests {
+			if lim, ok := limits[name]; !ok || lim.Cmp(req) != 0 {
+				return v1.PodQOSBurstable
+			}
+		}
+		return v1.PodQOSGuaranteed
+	}
+	return v1.PodQOSBurstable
+}
+
+func isQoSResource(name v1.ResourceName) bool {
+	return name == v1.ResourceCPU || name == v1.ResourceMemory
+}
+
+// ContainerOOMScoreAdj is the kubelet's oom_score_adj for a container: Guaranteed and
+// node-critical pods -997, BestEffort 1000, Burstable 1000 - 1000*memoryRequest/memoryCapacity
+// kept within [3, 999] (the kubelet's code floors at 1000+guaranteed = 3; the docs say 2).
+// memoryCapacity <= 0 (unknown) gives Burstable containers 999.
+func ContainerOOMScoreAdj(pod *v1.Pod, c *v1.Container, memoryCapacity int64) int {
+	if pod.Spec.PriorityClassName == nodeCriticalPriorityClass {
+		return guaranteedOOMAdj
+	}
+	switch PodQOS(pod) {
+	case v1.PodQOSGuaranteed:
+		return guaranteedOOMAdj
+	case v1.PodQOSBestEffort:
+		return bestEffortOOMAdj
+	}
+	if memoryCapacity <= 0 {
+		return bestEffortOOMAdj - 1
+	}
+	memReq := effectiveRequests(c)[v1.ResourceMemory]
+	adj := 1000 - (1000*memReq.Value())/memoryCapacity
+	switch {
+	case adj < 1000+guaranteedOOMAdj:
+		return 1000 + guaranteedOOMAdj
+	case adj >= bestEffortOOMAdj:
+		return bestEffortOOMAdj - 1
+	}
+	return int(adj)
+}
+
+// WithOOMScoreAdj sets the kubelet's oom_score_adj, raised to OOMScoreAdjMin: the daemon
+// cannot give a child a lower value than its own without CAP_SYS_RESOURCE.
+func WithOOMScoreAdj(s *specs.Spec, in *SpecInput) error {
+	adj := max(ContainerOOMScoreAdj(in.Config.Pod, in.Config.Container, in.MemoryCapacity), in.OOMScoreAdjMin)
+	s.Process.OOMScoreAdj = &adj
+	return nil
+}
