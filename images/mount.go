@@ -1,0 +1,114 @@
+package images
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// MountRootfs makes target an overlay mount of the image's unpacked layers (read-only lower
+// dirs, shared by every container of the image) with upper and work dirs created under
+// snapshotDir. It is the container's rootfs. imageID is an ID ("sha256:…") or any reference
+// ImageStatus accepts.
+func (s *Store) MountRootfs(ctx context.Context, imageID, snapshotDir, target string) error {
+	s.mu.Lock()
+	r, err := s.resolveLocked(imageID)
+	var lowers []string
+	if err == nil {
+		// overlayfs wants the topmost lower dir first; Layers are lowest first.
+		for i := len(r.Layers) - 1; i >= 0; i-- {
+			lowers = append(lowers, s.layerPath(r.Layers[i]))
+		}
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("mount rootfs of %s: %w", imageID, err)
+	}
+	for _, l := range lowers {
+		if _, err := os.Stat(l); err != nil {
+			return fmt.Errorf("mount rootfs of %s: layer missing from the store: %w", imageID, err)
+		}
+	}
+	if len(lowers) == 0 {
+		// overlayfs needs at least one lower dir; an image without layers gets an empty one.
+		empty := filepath.Join(snapshotDir, "empty")
+		if err := os.MkdirAll(empty, 0o755); err != nil {
+			return fmt.Errorf("mount rootfs of %s: %w", imageID, err)
+		}
+		lowers = []string{empty}
+	}
+	upper, work := filepath.Join(snapshotDir, "upper"), filepath.Join(snapshotDir, "work")
+	opts, err := overlayOptions(lowers, upper, work, unix.Getpagesize())
+	if err != nil {
+		return fmt.Errorf("mount rootfs of %s: %w", imageID, err)
+	}
+	for _, d := range []string{upper, work, target} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("mount rootfs of %s: %w", imageID, err)
+		}
+	}
+	if err := unix.Mount("overlay", target, "overlay", 0, opts); err != nil {
+		return fmt.Errorf("mount rootfs of %s: overlay on %s: %w", imageID, target, err)
+	}
+	return nil
+}
+
+// overlayOptions builds the mount data string. The kernel takes at most one page of mount
+// data, so an image with very many layers (or a very long store path) cannot be mounted this
+// way; we fail clearly rather than let the kernel truncate it. (Short symlinked layer paths,
+// as docker's overlay2 "l/" dir does, would raise the limit; not needed yet.)
+func overlayOptions(lowers []string, upper, work string, pageSize int) (string, error) {
+	for _, p := range append(append([]string{}, lowers...), upper, work) {
+		// ':' separates lower dirs and ',' separates options: such paths cannot be expressed.
+		if strings.ContainsAny(p, ":,") {
+			return "", fmt.Errorf("overlay path %q contains ':' or ','", p)
+		}
+	}
+	opts := "lowerdir=" + strings.Join(lowers, ":") + ",upperdir=" + upper + ",workdir=" + work
+	if len(opts) >= pageSize {
+		return "", fmt.Errorf("overlay mount options are %d bytes for %d layers, more than the kernel's limit of one page (%d bytes)", len(opts), len(lowers), pageSize)
+	}
+	return opts, nil
+}
+
+// UnmountRootfs unmounts target (if mounted) and removes snapshotDir; idempotent.
+func (s *Store) UnmountRootfs(target, snapshotDir string) error {
+	if err := unmountAll(target); err != nil {
+		return fmt.Errorf("unmount rootfs %s: %w", target, err)
+	}
+	if err := os.Remove(target); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("unmount rootfs: remove %s: %w", target, err)
+	}
+	if err := removeAll(snapshotDir); err != nil {
+		return fmt.Errorf("unmount rootfs: remove %s: %w", snapshotDir, err)
+	}
+	return nil
+}
+
+// unmountAll unmounts target until nothing is mounted there (a rootfs may have been
+// mounted twice after a crash). A busy mount is detached lazily so teardown never blocks.
+func unmountAll(target string) error {
+	for i := 0; i < 16; i++ {
+		err := unix.Unmount(target, 0)
+		switch {
+		case err == nil:
+			continue
+		case errors.Is(err, unix.EINVAL), errors.Is(err, unix.ENOENT):
+			// EINVAL: not a mount point (any more). ENOENT: target is gone.
+			return nil
+		case errors.Is(err, unix.EBUSY):
+			if err := unix.Unmount(target, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) {
+				return err
+			}
+		default:
+			return err
+		}
+	}
+	return fmt.Errorf("still mounted after 16 unmounts")
+}
