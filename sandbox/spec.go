@@ -1,0 +1,200 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	v1 "k8s.io/api/core/v1"
+)
+
+// PauseUID is the uid and gid of the pause process (the "nobody" of Kubernetes' pause image).
+const PauseUID = 65535
+
+// PauseOOMScoreAdj is the pause's oom_score_adj, the kubelet's value for the sandbox: the last
+// process of the pod the OOM killer should pick.
+const PauseOOMScoreAdj = -998
+
+// hostnameMaxLen is the kernel's limit (64 bytes with the terminating NUL).
+const hostnameMaxLen = 63
+
+// SpecInput is what PauseSpec reads; PauseSpec does no I/O.
+type SpecInput struct {
+	Pod         *v1.Pod
+	Rootfs      string // an empty directory: the pause's read-only root
+	PauseBinary string // host path of the static podrun binary, bind-mounted read-only at /pause
+	CgroupsPath string
+	Hostname    string // "" = PodHostname(Pod)
+	// OOMScoreAdjMin is the daemon's own oom_score_adj: the pause gets
+	// max(PauseOOMScoreAdj, OOMScoreAdjMin), as the daemon cannot go lower without
+	// CAP_SYS_RESOURCE. The zero value therefore gives the pause 0: pass the real value.
+	OOMScoreAdjMin int
+}
+
+// PodHostname is the pod's hostname as the kubelet computes it: spec.hostname, else the pod
+// name, cut to 63 characters with trailing '-' and '.' trimmed from a cut name.
+func PodHostname(pod *v1.Pod) (string, error) {
+	if pod == nil {
+		return "", errors.New("pod hostname: no pod")
+	}
+	h := pod.Name
+	if pod.Spec.Hostname != "" {
+		h = pod.Spec.Hostname
+	}
+	if len(h) <= hostnameMaxLen {
+		if h == "" {
+			return "", errors.New("pod hostname: pod has no name")
+		}
+		return h, nil
+	}
+	cut := strings.TrimRight(h[:hostnameMaxLen], "-.")
+	if cut == "" {
+		return "", fmt.Errorf("hostname for pod %q was invalid: %q", pod.Name, h)
+	}
+	return cut, nil
+}
+
+// PauseSpec is the OCI spec of a pod's pause container: it holds the pod's net, ipc and uts
+// namespaces (each the host's with hostNetwork/hostIPC; uts follows hostNetwork) and, with
+// shareProcessNamespace, the pod's pid namespace where it is PID 1 and reaps zombies. It runs
+// /pause (the podrun binary) as 65535 with no capabilities, no_new_privs and a read-only root.
+// The pod's sysctls are set here only, since they apply to namespaces the pause holds.
+func PauseSpec(in *SpecInput) (*specs.Spec, error) {
+	switch {
+	case in == nil || in.Pod == nil:
+		return nil, errors.New("pause spec: no pod")
+	case !filepath.IsAbs(in.Rootfs):
+		return nil, fmt.Errorf("pause spec: rootfs %q is not an absolute path", in.Rootfs)
+	case !filepath.IsAbs(in.PauseBinary):
+		return nil, fmt.Errorf("pause spec: pause binary %q is not an absolute path", in.PauseBinary)
+	}
+	pod := in.Pod
+	sysctls, err := podSysctls(pod)
+	if err != nil {
+		return nil, fmt.Errorf("pause spec of pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	hostname := ""
+	if !pod.Spec.HostNetwork {
+		if hostname = in.Hostname; hostname == "" {
+			if hostname, err = PodHostname(pod); err != nil {
+				return nil, err
+			}
+		}
+	}
+	oom := max(PauseOOMScoreAdj, in.OOMScoreAdjMin)
+	return &specs.Spec{
+		Version:  specs.Version,
+		Root:     &specs.Root{Path: in.Rootfs, Readonly: true},
+		Hostname: hostname,
+		Process: &specs.Process{
+			Args: []string{"/pause", "pause"},
+			Cwd:  "/",
+			User: specs.User{UID: PauseUID, GID: PauseUID},
+			// Non-nil and empty: a nil set would leave the process every capability.
+			Capabilities:    &specs.LinuxCapabilities{Bounding: []string{}, Effective: []string{}, Inheritable: []string{}, Permitted: []string{}, Ambient: []string{}},
+			NoNewPrivileges: true,
+			OOMScoreAdj:     &oom,
+		},
+		Mounts: pauseMounts(in.PauseBinary),
+		Linux: &specs.Linux{
+			Namespaces:  pauseNamespaces(pod),
+			Sysctl:      sysctls,
+			CgroupsPath: in.CgroupsPath,
+			Resources: &specs.LinuxResources{
+				Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}},
+			},
+			MaskedPaths: []string{
+				"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+				"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
+				"/sys/devices/virtual/powercap", "/proc/scsi",
+			},
+			ReadonlyPaths: []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"},
+		},
+	}, nil
+}
+
+// pauseNamespaces: a spec entry without a path is a new namespace; an absent kind is the
+// host's.
+func pauseNamespaces(pod *v1.Pod) []specs.LinuxNamespace {
+	var ns []specs.LinuxNamespace
+	if !pod.Spec.HostNetwork {
+		ns = append(ns, specs.LinuxNamespace{Type: specs.NetworkNamespace}, specs.LinuxNamespace{Type: specs.UTSNamespace})
+	}
+	if !pod.Spec.HostIPC {
+		ns = append(ns, specs.LinuxNamespace{Type: specs.IPCNamespace})
+	}
+	if share := pod.Spec.ShareProcessNamespace; share != nil && *share && !pod.Spec.HostPID {
+		ns = append(ns, specs.LinuxNamespace{Type: specs.PIDNamespace})
+	}
+	return append(ns, specs.LinuxNamespace{Type: specs.MountNamespace})
+}
+
+// pauseMounts are the few filesystems the pause needs, and the pause binary itself.
+func pauseMounts(pauseBinary string) []specs.Mount {
+	return []specs.Mount{
+		{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
+		{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
+		{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}},
+		{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
+		{Destination: "/pause", Type: "bind", Source: pauseBinary, Options: []string{"bind", "ro", "nosuid", "nodev"}},
+	}
+}
+
+// podSysctls maps the pod's securityContext.sysctls (slash or dot form) to the spec. Only
+// sysctls of a namespace the pause owns can be set: a node-wide sysctl, a net.* one with
+// hostNetwork or an IPC one with hostIPC would change the host, and is an error (the pod
+// manager's admission should have rejected the pod already).
+func podSysctls(pod *v1.Pod) (map[string]string, error) {
+	sc := pod.Spec.SecurityContext
+	if sc == nil || len(sc.Sysctls) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]string, len(sc.Sysctls))
+	for _, s := range sc.Sysctls {
+		name := dotSysctlName(s.Name)
+		switch namespaceOfSysctl(name) {
+		case "":
+			return nil, fmt.Errorf("sysctl %q is not namespaced: it cannot be set for one pod", s.Name)
+		case "net":
+			if pod.Spec.HostNetwork {
+				return nil, fmt.Errorf("sysctl %q not allowed with host net enabled", s.Name)
+			}
+		case "ipc":
+			if pod.Spec.HostIPC {
+				return nil, fmt.Errorf("sysctl %q not allowed with host ipc enabled", s.Name)
+			}
+		}
+		out[name] = s.Value
+	}
+	return out, nil
+}
+
+// dotSysctlName converts the slash form of a sysctl name to the dot form (dots and slashes
+// swap when the first separator is a slash: "net/ipv4/conf/eth0.1/x" → "net.ipv4.conf.eth0/1.x").
+func dotSysctlName(name string) string {
+	if i := strings.IndexAny(name, "./"); i < 0 || name[i] == '.' {
+		return name
+	}
+	return strings.Map(func(r rune) rune {
+		if r == '.' {
+			return '/'
+		} else if r == '/' {
+			return '.'
+		}
+		return r
+	}, name)
+}
+
+// namespaceOfSysctl is "ipc", "net" or "" (not namespaced), as the kubelet classifies them.
+func namespaceOfSysctl(name string) string {
+	switch {
+	case name == "kernel.sem", strings.HasPrefix(name, "kernel.shm"),
+		strings.HasPrefix(name, "kernel.msg"), strings.HasPrefix(name, "fs.mqueue."):
+		return "ipc"
+	case strings.HasPrefix(name, "net."):
+		return "net"
+	}
+	return ""
+}
