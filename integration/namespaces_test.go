@@ -1,0 +1,85 @@
+package integration
+
+import (
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The seed's definition of a Pod: containers sharing the Network, IPC and UTS namespaces held
+// by the pause. Proved on the kernel's own objects: the inodes behind /proc/PID/ns/*.
+func TestNamespacesShared(t *testing.T) {
+	e := newEnv(t)
+	e.runWait(sleepersPod("nspod", "", map[string]int{"one": 3600, "two": 3600}))
+	e.waitRunning("nspod", 30*time.Second)
+	r := e.inspect("nspod")
+	pause := r.Sandbox.Pid
+	for _, name := range []string{"one", "two"} {
+		pid := r.containerPid(t, name)
+		for _, ns := range []string{"net", "ipc", "uts"} {
+			if p, c := nsInode(t, pause, ns), nsInode(t, pid, ns); p != c {
+				t.Errorf("container %s: %s namespace %s, pause has %s: want shared", name, ns, c, p)
+			}
+		}
+		for _, ns := range []string{"mnt", "pid"} {
+			if p, c := nsInode(t, pause, ns), nsInode(t, pid, ns); p == c {
+				t.Errorf("container %s: %s namespace %s is the pause's: want its own", name, ns, c)
+			}
+		}
+	}
+	// The pod's net namespace is not the host's.
+	if nsInode(t, pause, "net") == nsInode(t, 1, "net") {
+		t.Errorf("pause is in the host's net namespace")
+	}
+	for _, ns := range []string{"net", "ipc", "uts"} {
+		if r.Sandbox.Namespaces[ns] == "" {
+			t.Errorf("inspect: sandbox.namespaces.%s missing: %v", ns, r.Sandbox.Namespaces)
+		}
+	}
+
+	// Standard tools reach the pod's namespaces: the UTS namespace carries the pod name.
+	out, err := exec.Command("nsenter", "-t", fmt.Sprint(pause), "-n", "-i", "-u", "hostname").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "nspod" {
+		t.Errorf("nsenter -t %d -n -i -u hostname = %q, %v; want nspod", pause, out, err)
+	}
+	// And what a container sees (exec'd directly, not through sh).
+	if out := strings.TrimSpace(e.must("exec", "nspod", "-c", "two", "--", "hostname")); out != "nspod" {
+		t.Errorf("hostname inside container two = %q, want nspod", out)
+	}
+}
+
+func TestNamespacesShareProcessNamespace(t *testing.T) {
+	e := newEnv(t)
+	e.runWait(sleepersPod("sharedpid", "shareProcessNamespace: true", map[string]int{"one": 3600, "two": 3601}))
+	e.waitRunning("sharedpid", 30*time.Second)
+	r := e.inspect("sharedpid")
+	pause := r.Sandbox.Pid
+	for _, name := range []string{"one", "two"} {
+		pid := r.containerPid(t, name)
+		for _, ns := range []string{"net", "ipc", "uts", "pid"} {
+			if p, c := nsInode(t, pause, ns), nsInode(t, pid, ns); p != c {
+				t.Errorf("container %s: %s namespace %s, pause has %s: want shared", name, ns, c, p)
+			}
+		}
+		if p, c := nsInode(t, pause, "mnt"), nsInode(t, pid, "mnt"); p == c {
+			t.Errorf("container %s shares the pause's mnt namespace", name)
+		}
+	}
+	// ps in one container sees the pause as PID 1 and the other container's process.
+	out := e.must("exec", "sharedpid", "-c", "one", "--", "ps")
+	var pid1 string
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		if len(f) > 0 && f[0] == "1" {
+			pid1 = l
+		}
+	}
+	if !strings.Contains(pid1, "pause") {
+		t.Errorf("ps inside container one: PID 1 is %q, want the pause; full output:\n%s", pid1, out)
+	}
+	if !strings.Contains(out, "sleep 3601") {
+		t.Errorf("ps inside container one does not show container two's sleep 3601:\n%s", out)
+	}
+}
