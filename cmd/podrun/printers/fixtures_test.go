@@ -4,6 +4,7 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -103,3 +104,5 @@ func seedPod() *v1.Pod {
 		},
 	}
 }
+
+func resourceMust(s string) resource.Quantity { return resource.MustParse(s) }
