@@ -23,8 +23,8 @@ func richPod() (*v1.Pod, []v1.Event, time.Time) {
 			DeletionTimestamp: &deletion, DeletionGracePeriodSeconds: ptr(int64(30)),
 			Labels: map[string]string{"tier": "front", "app": "web"},
 			Annotations: map[string]string{
-				"note":          "short",
-				"long":          "multi\nline",
+				"note": "short",
+				"long": "multi\nline",
 				"kubectl.kubernetes.io/last-applied-configuration": "{}",
 			},
 		},
@@ -120,7 +120,7 @@ func richPod() (*v1.Pod, []v1.Event, time.Time) {
 			ContainerStatuses: []v1.ContainerStatus{{
 				Name: "app", ContainerID: "podrun://cccc", Image: "docker.io/library/nginx:1.27", ImageID: "docker.io/library/nginx@sha256:3333",
 				RestartCount: 2,
-				State: v1.ContainerState{Waiting: &v1.ContainerStateWaiting{Reason: "CrashLoopBackOff", Message: "back-off 20s"}},
+				State:        v1.ContainerState{Waiting: &v1.ContainerStateWaiting{Reason: "CrashLoopBackOff", Message: "back-off 20s"}},
 				LastTerminationState: v1.ContainerState{Terminated: &v1.ContainerStateTerminated{
 					Reason: "Error", Message: "boom", ExitCode: 137, Signal: 9,
 					StartedAt: mtime("2026-11-28T14:05:00Z"), FinishedAt: mtime("2026-11-28T14:08:00Z")}},
@@ -133,7 +133,7 @@ func richPod() (*v1.Pod, []v1.Event, time.Time) {
 			Source:         v1.EventSource{Component: "kubelet", Host: "host1"}, Count: 3,
 			FirstTimestamp: mtime("2026-11-28T14:06:00Z"), LastTimestamp: mtime("2026-11-28T14:09:50Z")},
 		{Type: "Normal", Reason: "Scheduled", Message: "Successfully assigned prod/web to host1",
-			InvolvedObject: v1.ObjectReference{Kind: "Pod", Name: "web"},
+			InvolvedObject:      v1.ObjectReference{Kind: "Pod", Name: "web"},
 			ReportingController: "default-scheduler", Count: 1,
 			FirstTimestamp: created, LastTimestamp: created},
 		{Type: "Normal", Reason: "Pulled", Message: "Container image \"busybox\" already present on machine",
