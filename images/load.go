@@ -40,8 +40,8 @@ type archiveImage struct {
 // with the references the archive names (normalised). Each layer is unpacked once. Loading an
 // image that is already present only re-tags it. On any error nothing the load wrote is left.
 func (s *Store) Load(ctx context.Context, r io.Reader) ([]*cri.Image, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.loadMu.Lock()
+	defer s.loadMu.Unlock()
 
 	// go-containerregistry reads archives by path (several passes), so spool the stream.
 	work, err := os.MkdirTemp(s.tmpDir(), "load-*")
@@ -91,6 +91,8 @@ func (s *Store) Load(ctx context.Context, r io.Reader) ([]*cri.Image, error) {
 
 	// Everything is on disk: now change the records. Work on copies so that a failed index
 	// write leaves the in-memory state as it was.
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	before := make(map[string]*record, len(s.images))
 	for id, r := range s.images {
 		c := *r

@@ -53,8 +53,11 @@ type indexJSON struct {
 type Store struct {
 	root string // <root>/images
 
-	// mu guards images and every write to the store's directories: loads are serialised,
-	// which keeps "unpack once" simple (a layer is never unpacked by two loads at a time).
+	// loadMu serialises loads, the only writers of blobs and layers: "unpack once" then needs
+	// no finer locking (a layer is never unpacked by two loads at a time). It is held for the
+	// whole (long) load, so lookups do not take it.
+	loadMu sync.Mutex
+	// mu guards images and the index file; held only briefly.
 	mu     sync.Mutex
 	images map[string]*record // by ID
 }

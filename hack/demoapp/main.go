@@ -31,6 +31,17 @@ func main() {
 	log.SetFlags(0)
 	log.SetOutput(os.Stdout)
 
+	addr := net.JoinHostPort(host, port)
+	log.Printf("%s demoapp %s listening on %s", time.Now().Format(time.RFC3339), version, addr)
+	srv := &http.Server{Addr: addr, Handler: logRequests(newHandler()), ReadHeaderTimeout: 10 * time.Second}
+	if err := srv.ListenAndServe(); err != nil {
+		log.Printf("demoapp: %v", err)
+		os.Exit(1)
+	}
+}
+
+// newHandler serves the demoapp endpoints; live and ready start healthy.
+func newHandler() http.Handler {
 	var live, ready atomic.Bool
 	live.Store(true)
 	ready.Store(true)
@@ -51,14 +62,7 @@ func main() {
 	})
 	mux.HandleFunc("/livez", healthHandler(&live))
 	mux.HandleFunc("/readyz", healthHandler(&ready))
-
-	addr := net.JoinHostPort(host, port)
-	log.Printf("%s demoapp %s listening on %s", time.Now().Format(time.RFC3339), version, addr)
-	srv := &http.Server{Addr: addr, Handler: logRequests(mux), ReadHeaderTimeout: 10 * time.Second}
-	if err := srv.ListenAndServe(); err != nil {
-		log.Printf("demoapp: %v", err)
-		os.Exit(1)
-	}
+	return mux
 }
 
 // healthHandler answers GET with the current state; POST "FAIL" or "OK" sets it, so tests can
