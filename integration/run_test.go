@@ -120,3 +120,26 @@ func TestCreateApplyStdin(t *testing.T) {
 	e.waitRunning("fromstdin", 30*time.Second)
 	e.waitRunning("applied", 30*time.Second)
 }
+
+// The other examples run as documented.
+func TestExamples(t *testing.T) {
+	e := newEnv(t)
+	e.loadImage("demoapp")
+	e.must("run", "--wait", filepath.Join(examplesDir(), "init-containers.yaml"))
+	e.waitRunning("init-demo", 30*time.Second)
+	var out string
+	for i := 0; i < 50; i++ {
+		if out = e.must("logs", "init-demo", "-c", "app"); out != "" {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if out != "init1\ninit2\n" {
+		t.Errorf("init-demo app log = %q, want init1, init2", out)
+	}
+	e.must("run", "--wait", filepath.Join(examplesDir(), "sidecar.yaml"))
+	p := e.waitRunning("sidecar-demo", 30*time.Second)
+	if n := len(p.Status.ContainerStatuses); n != 3 {
+		t.Errorf("sidecar-demo has %d container statuses, want 3", n)
+	}
+}
