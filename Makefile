@@ -64,7 +64,15 @@ integration: build images
 	PODRUN_EXAMPLES=$(abspath examples) \
 	$(GO) test -count=1 -timeout $(INTEGRATION_TIMEOUT) -v $(if $(INTEGRATION_RUN),-run '$(INTEGRATION_RUN)') ./integration/...
 
-test: deps build images vet unit integration
+# Every stage runs even when an earlier one fails, so one run reports all; the exit status is
+# non-zero if any failed.
+test: deps build images
+	@rc=0; \
+	$(MAKE) --no-print-directory vet || rc=1; \
+	$(MAKE) --no-print-directory unit || rc=1; \
+	$(MAKE) --no-print-directory integration || rc=1; \
+	if [ $$rc != 0 ]; then echo "make test: FAILED (see above)"; else echo "make test: ok"; fi; \
+	exit $$rc
 
 bench: deps build images
 	PODRUN_BIN=$(abspath $(PODRUN)) \
