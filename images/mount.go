@@ -44,9 +44,19 @@ func (s *Store) MountRootfs(ctx context.Context, imageID, snapshotDir, target st
 		lowers = []string{empty}
 	}
 	upper, work := filepath.Join(snapshotDir, "upper"), filepath.Join(snapshotDir, "work")
-	opts, err := overlayOptions(lowers, upper, work, unix.Getpagesize())
+	opts, err := overlayOptions(lowers, upper, work, unix.Getpagesize(), overlayKnowsIndex())
 	if err != nil {
 		return fmt.Errorf("mount rootfs of %s: %w", imageID, err)
+	}
+	// A retry after a crash finds the rootfs already mounted: the same snapshot is success
+	// (stacking a second overlay would hide the first), anything else is an error.
+	if m, ok, err := findMount(target); err != nil {
+		return fmt.Errorf("mount rootfs of %s: %w", imageID, err)
+	} else if ok {
+		if m.fstype == "overlay" && hasOption(m.superOpts, "upperdir="+upper) {
+			return nil
+		}
+		return fmt.Errorf("mount rootfs of %s: %s is already a mount point (%s %s)", imageID, target, m.fstype, m.source)
 	}
 	for _, d := range []string{upper, work, target} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -63,7 +73,7 @@ func (s *Store) MountRootfs(ctx context.Context, imageID, snapshotDir, target st
 // data, so an image with very many layers (or a very long store path) cannot be mounted this
 // way; we fail clearly rather than let the kernel truncate it. (Short symlinked layer paths,
 // as docker's overlay2 "l/" dir does, would raise the limit; not needed yet.)
-func overlayOptions(lowers []string, upper, work string, pageSize int) (string, error) {
+func overlayOptions(lowers []string, upper, work string, pageSize int, indexOff bool) (string, error) {
 	for _, p := range append(append([]string{}, lowers...), upper, work) {
 		// ':' separates lower dirs and ',' separates options: such paths cannot be expressed.
 		if strings.ContainsAny(p, ":,") {
@@ -71,6 +81,12 @@ func overlayOptions(lowers []string, upper, work string, pageSize int) (string, 
 		}
 	}
 	opts := "lowerdir=" + strings.Join(lowers, ":") + ",upperdir=" + upper + ",workdir=" + work
+	if indexOff {
+		// The inodes index (on where the kernel defaults it on) ties an upper dir to the exact
+		// lower dirs it was first mounted over; our lower dirs are shared between containers,
+		// so turn it off, as containerd's overlay snapshotter does.
+		opts += ",index=off"
+	}
 	if len(opts) >= pageSize {
 		return "", fmt.Errorf("overlay mount options are %d bytes for %d layers, more than the kernel's limit of one page (%d bytes)", len(opts), len(lowers), pageSize)
 	}
@@ -112,3 +128,80 @@ func unmountAll(target string) error {
 	}
 	return fmt.Errorf("still mounted after 16 unmounts")
 }
+
+// overlayKnowsIndex reports whether the overlay module has the "index" feature (and so accepts
+// the index=off option).
+func overlayKnowsIndex() bool {
+	_, err := os.Stat("/sys/module/overlay/parameters/index")
+	return err == nil
+}
+
+func hasOption(opts, want string) bool {
+	for _, o := range strings.Split(opts, ",") {
+		if o == want {
+			return true
+		}
+	}
+	return false
+}
+
+// mountEntry is the part of a /proc/self/mountinfo line we need.
+type mountEntry struct {
+	mountPoint, fstype, source, superOpts string
+}
+
+// findMount returns the last (topmost) mount at path in this mount namespace.
+func findMount(path string) (mountEntry, bool, error) {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return mountEntry{}, false, err
+	}
+	var found mountEntry
+	ok := false
+	for _, line := range strings.Split(string(b), "\n") {
+		if m, valid := parseMountinfoLine(line); valid && m.mountPoint == path {
+			found, ok = m, true
+		}
+	}
+	return found, ok, nil
+}
+
+// parseMountinfoLine parses one line of /proc/PID/mountinfo (proc(5)):
+// "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue".
+func parseMountinfoLine(line string) (mountEntry, bool) {
+	f := strings.Fields(line)
+	sep := -1
+	for i := 6; i < len(f); i++ {
+		if f[i] == "-" {
+			sep = i
+			break
+		}
+	}
+	if len(f) < 5 || sep < 0 || len(f) < sep+3 {
+		return mountEntry{}, false
+	}
+	m := mountEntry{mountPoint: unescapeOctal(f[4]), fstype: f[sep+1], source: unescapeOctal(f[sep+2])}
+	if len(f) > sep+3 {
+		m.superOpts = unescapeOctal(f[sep+3])
+	}
+	return m, true
+}
+
+// unescapeOctal undoes the kernel's \ooo escaping of space, tab, newline and backslash.
+func unescapeOctal(s string) string {
+	if !strings.Contains(s, "\\") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) && isOctal(s[i+1]) && isOctal(s[i+2]) && isOctal(s[i+3]) {
+			b.WriteByte((s[i+1]-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0'))
+			i += 3
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func isOctal(c byte) bool { return c >= '0' && c <= '7' }

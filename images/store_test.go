@@ -275,6 +275,15 @@ func TestLoadBadArchivesLeaveNothing(t *testing.T) {
 	}
 }
 
+func readMountinfo(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 func mountinfoHas(t *testing.T, path string) bool {
 	t.Helper()
 	b, err := os.ReadFile("/proc/self/mountinfo")
@@ -341,6 +350,13 @@ func TestMountRootfsWithWhiteouts(t *testing.T) {
 		if got := exists(rel); got != want {
 			t.Errorf("%s exists = %v, want %v", rel, got, want)
 		}
+	}
+	// Mounting again (a retry after a crash) is success and stacks nothing.
+	if err := s.MountRootfs(context.Background(), imgs[0].ID, snap, target); err != nil {
+		t.Errorf("second MountRootfs: %v", err)
+	}
+	if n := strings.Count(readMountinfo(t), " "+target+" "); n != 1 {
+		t.Errorf("%s mounted %d times, want 1", target, n)
 	}
 	// Writes go to the container's upper dir, never into the shared layers.
 	if err := os.WriteFile(filepath.Join(target, "tmp/written"), []byte("x"), 0o644); err != nil {
@@ -413,5 +429,50 @@ func TestMountRootfsBusyboxImage(t *testing.T) {
 	}
 	if mountinfoHas(t, target) {
 		t.Error("still mounted")
+	}
+}
+
+// TestConcurrentLoadAndStatus runs loads and lookups at once (meaningful under -race).
+func TestConcurrentLoadAndStatus(t *testing.T) {
+	lt := busyboxLayer(t)
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, ref := range []string{"a:1", "b:1", "c:1"} {
+		paths = append(paths, archive(t, ref, [][]byte{lt}, imagebuild.Config{Cmd: []string{ref}}, imagebuild.FormatDocker))
+	}
+	done := make(chan error, len(paths))
+	for _, p := range paths {
+		go func() {
+			f, err := os.Open(p)
+			if err != nil {
+				done <- err
+				return
+			}
+			defer f.Close()
+			_, err = s.Load(context.Background(), f)
+			done <- err
+		}()
+	}
+	for i := 0; i < len(paths); {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			i++
+		default:
+			s.ImageStatus(context.Background(), "a:1")
+			s.ListImages(context.Background())
+		}
+	}
+	list, _ := s.ListImages(context.Background())
+	if len(list) != 3 {
+		t.Errorf("%d images, want 3", len(list))
+	}
+	if ents, _ := os.ReadDir(s.layerDir()); len(ents) != 1 {
+		t.Errorf("%d layer dirs, want 1", len(ents))
 	}
 }

@@ -88,21 +88,25 @@ func TestWithin(t *testing.T) {
 }
 
 func TestOverlayOptions(t *testing.T) {
-	got, err := overlayOptions([]string{"/l/top", "/l/base"}, "/s/upper", "/s/work", 4096)
+	got, err := overlayOptions([]string{"/l/top", "/l/base"}, "/s/upper", "/s/work", 4096, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := "lowerdir=/l/top:/l/base,upperdir=/s/upper,workdir=/s/work"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
+	got, _ = overlayOptions([]string{"/l"}, "/u", "/w", 4096, true)
+	if want := "lowerdir=/l,upperdir=/u,workdir=/w,index=off"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
 	var many []string
 	for i := 0; i < 100; i++ {
 		many = append(many, "/var/lib/podrun/images/layers/sha256/"+strings.Repeat("a", 64))
 	}
-	if _, err := overlayOptions(many, "/u", "/w", 4096); err == nil || !strings.Contains(err.Error(), "page") {
+	if _, err := overlayOptions(many, "/u", "/w", 4096, true); err == nil || !strings.Contains(err.Error(), "page") {
 		t.Errorf("100 layers: err = %v, want the one-page limit error", err)
 	}
-	if _, err := overlayOptions([]string{"/a:b"}, "/u", "/w", 4096); err == nil {
+	if _, err := overlayOptions([]string{"/a:b"}, "/u", "/w", 4096, false); err == nil {
 		t.Error("path with ':' accepted")
 	}
 }
@@ -271,5 +275,30 @@ func TestUnpackWhiteouts(t *testing.T) {
 	n, err = unix.Lgetxattr(filepath.Join(root, "x"), "user.test", buf)
 	if err != nil || string(buf[:n]) != "v" {
 		t.Errorf("x user.test xattr = %q, %v", buf[:n], err)
+	}
+}
+
+func TestParseMountinfoLine(t *testing.T) {
+	tests := []struct {
+		line string
+		want mountEntry
+		ok   bool
+	}{
+		{"36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue",
+			mountEntry{"/mnt2", "ext3", "/dev/root", "rw,errors=continue"}, true},
+		{"100 1 0:50 / /var/lib/a\\040b rw,relatime - overlay overlay rw,lowerdir=/l,upperdir=/u,workdir=/w",
+			mountEntry{"/var/lib/a b", "overlay", "overlay", "rw,lowerdir=/l,upperdir=/u,workdir=/w"}, true},
+		{"1 2 0:1 / /x rw - tmpfs", mountEntry{}, false},
+		{"", mountEntry{}, false},
+		{"garbage", mountEntry{}, false},
+	}
+	for _, tt := range tests {
+		got, ok := parseMountinfoLine(tt.line)
+		if ok != tt.ok || got != tt.want {
+			t.Errorf("parseMountinfoLine(%q) = %+v, %v; want %+v, %v", tt.line, got, ok, tt.want, tt.ok)
+		}
+	}
+	if got := unescapeOctal(`a\134b\011c\0`); got != "a\\b\tc\\0" {
+		t.Errorf("unescapeOctal = %q", got)
 	}
 }
