@@ -51,6 +51,10 @@ type ConfigError struct{ Reason, Message string }
 
 func (e *ConfigError) Error() string { return e.Message }
 
+// ConfigReason is the container's waiting reason; the pod manager finds it with errors.As on
+// an interface of this method (pod/worker.go configReasoner).
+func (e *ConfigError) ConfigReason() string { return e.Reason }
+
 // ReasonCreateContainerConfigError is the waiting reason the kubelet reports for a ConfigError.
 const ReasonCreateContainerConfigError = "CreateContainerConfigError"
 

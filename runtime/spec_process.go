@@ -34,37 +34,42 @@ func ResolveCommand(c *v1.Container, img cri.ImageConfig) ([]string, error) {
 	return argv, nil
 }
 
-// WithProcessArgs sets the process args (ResolveCommand) with $(VAR) references expanded from
-// the container's Kubernetes env, as the kubelet does (the image's env is not visible to it).
+// WithProcessArgs sets the process args (ResolveCommand). $(VAR) references are expanded
+// exactly once, as the kubelet does: when the pod manager resolved the env (Config.Env not nil)
+// it has already expanded command and args too (pod/worker.go), so they are taken as given;
+// otherwise they are expanded here from the container's literal env (the image's env is not
+// visible to Kubernetes' expansion).
 func WithProcessArgs(s *specs.Spec, in *SpecInput) error {
 	argv, err := ResolveCommand(in.Config.Container, imageConfig(in))
 	if err != nil {
 		return err
 	}
-	vars := map[string]string{}
-	for _, e := range kubeEnv(in) {
-		vars[e.Name] = e.Value
-	}
-	lookup := func(name string) (string, bool) { v, ok := vars[name]; return v, ok }
-	for i, a := range argv {
-		argv[i] = ExpandVars(a, lookup)
+	if in.Config.Env == nil {
+		vars := map[string]string{}
+		for _, e := range kubeEnv(in) {
+			vars[e.Name] = e.Value
+		}
+		lookup := func(name string) (string, bool) { v, ok := vars[name]; return v, ok }
+		for i, a := range argv {
+			argv[i] = ExpandVars(a, lookup)
+		}
 	}
 	s.Process.Args = argv
 	return nil
 }
 
-// kubeEnv is the container's Kubernetes env with each value's $(VAR) references expanded from
-// the variables defined before it, as the kubelet does. The pod manager's resolved Env wins
-// over the container's literal env when set.
+// kubeEnv is the container's Kubernetes env. The pod manager's Config.Env is final (valueFrom
+// resolved, $(VAR) expanded) and used as is: expanding twice would undo "$$" escapes. Without
+// it, the container's literal env is used, each value expanded from the variables defined
+// before it, as the kubelet does.
 func kubeEnv(in *SpecInput) []v1.EnvVar {
-	src := in.Config.Env
-	if src == nil {
-		src = in.Config.Container.Env
+	if in.Config.Env != nil {
+		return in.Config.Env
 	}
 	vars := map[string]string{}
 	lookup := func(name string) (string, bool) { v, ok := vars[name]; return v, ok }
-	out := make([]v1.EnvVar, 0, len(src))
-	for _, e := range src {
+	out := make([]v1.EnvVar, 0, len(in.Config.Container.Env))
+	for _, e := range in.Config.Container.Env {
 		v := ExpandVars(e.Value, lookup)
 		vars[e.Name] = v
 		out = append(out, v1.EnvVar{Name: e.Name, Value: v})

@@ -89,9 +89,16 @@ func TestWithEnv(t *testing.T) {
 			want: []string{"PATH=/bin:/usr/bin", "HOSTNAME=h", "IMG=2", "NEW=n"},
 		},
 		{
+			name: "resolved env is final: not expanded again",
+			mut: func(in *SpecInput) {
+				in.Config.Env = []v1.EnvVar{{Name: "A", Value: "x"}, {Name: "B", Value: "$(A)"}}
+			},
+			want: []string{"PATH=/bin:/usr/bin", "HOSTNAME=web", "IMG=1", "A=x", "B=$(A)"},
+		},
+		{
 			name: "expansion uses earlier kubernetes vars only",
 			mut: func(in *SpecInput) {
-				in.Config.Env = []v1.EnvVar{
+				in.Config.Container.Env = []v1.EnvVar{
 					{Name: "A", Value: "x"},
 					{Name: "B", Value: "$(A)-$(C)-$(IMG)-$$(A)"},
 					{Name: "C", Value: "c"},
@@ -142,11 +149,19 @@ func TestWithProcessArgs(t *testing.T) {
 		{"expanded from env", v1.Container{Command: []string{"echo", "$(MSG)", "$(A)"}}, []v1.EnvVar{{Name: "A", Value: "1"}, {Name: "MSG", Value: "$(A)+"}}, []string{"echo", "1+", "1"}, false},
 		{"unknown and escaped", v1.Container{Command: []string{"sh", "-c", "echo $$HOME $(NOPE)"}}, nil, []string{"sh", "-c", "echo $HOME $(NOPE)"}, false},
 	}
+	// The pod manager's resolved env means command and args were expanded already.
+	resolved := testInput(t, func(in *SpecInput) {
+		in.Config.Container.Command = []string{"echo", "$(A)"}
+		in.Config.Env = []v1.EnvVar{{Name: "A", Value: "1"}}
+	})
+	if s, _ := applyOpt(t, WithProcessArgs, resolved); !slices.Equal(s.Process.Args, []string{"echo", "$(A)"}) {
+		t.Errorf("resolved env: args expanded again: %q", s.Process.Args)
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := testInput(t, func(in *SpecInput) {
 				in.Config.Container.Command, in.Config.Container.Args = tt.c.Command, tt.c.Args
-				in.Config.Env = tt.env
+				in.Config.Container.Env = tt.env
 			})
 			s, err := applyOpt(t, WithProcessArgs, in)
 			if (err != nil) != tt.wantErr || !slices.Equal(s.Process.Args, tt.want) {

@@ -263,7 +263,7 @@ func TestBuildContainerSpec(t *testing.T) {
 				in.Sandbox.Namespaces["pid"] = "/run/podrun/ns/sb1/pid"
 				in.Config.Container.Command = []string{"/bin/echo"}
 				in.Config.Container.Args = []string{"$(GREETING) $(HOSTNAME)"}
-				in.Config.Env = []v1.EnvVar{{Name: "GREETING", Value: "hi"}}
+				in.Config.Container.Env = []v1.EnvVar{{Name: "GREETING", Value: "hi"}}
 			}},
 			check: func(t *testing.T, s *specs.Spec) {
 				if ns := nsTypes(s); ns[specs.PIDNamespace] != "/run/podrun/ns/sb1/pid" {
