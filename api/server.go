@@ -31,9 +31,9 @@ import (
 // Version is podrun's version, set at build time with -ldflags "-X github.com/podrun/podrun/api.Version=…".
 var Version = "v0.1.0-dev"
 
-// podBackend is what the handlers need of the pod manager; *pod.Manager implements it, tests
-// use a fake.
-type podBackend interface {
+// PodBackend is what the handlers need of the pod manager; *pod.Manager implements it, tests
+// use a fake (package apitest).
+type PodBackend interface {
 	Create(ctx context.Context, p *v1.Pod) (*v1.Pod, error)
 	Get(namespace, name string) (*v1.Pod, error)
 	List(namespace string, sel labels.Selector) []*v1.Pod
@@ -45,15 +45,15 @@ type podBackend interface {
 	Inspect(ctx context.Context, namespace, name string) (*pod.Inspect, error)
 }
 
-// imageBackend is what the handlers need of the image store.
-type imageBackend interface {
+// ImageBackend is what the handlers need of the image store.
+type ImageBackend interface {
 	Load(ctx context.Context, r io.Reader) ([]*cri.Image, error)
 	ListImages(ctx context.Context) ([]*cri.Image, error)
 }
 
 var (
-	_ podBackend   = (*pod.Manager)(nil)
-	_ imageBackend = (*images.Store)(nil)
+	_ PodBackend   = (*pod.Manager)(nil)
+	_ ImageBackend = (*images.Store)(nil)
 )
 
 // ImageList is the answer of GET /apis/podrun.io/v1/images and of an image load.
@@ -63,17 +63,18 @@ type ImageList struct {
 }
 
 type server struct {
-	pods   podBackend
-	images imageBackend
+	pods   PodBackend
+	images ImageBackend
 	log    *slog.Logger
 }
 
 // NewServer returns the daemon's HTTP API (the routes are listed in routes).
 func NewServer(mgr *pod.Manager, store *images.Store, logger *slog.Logger) http.Handler {
-	return newHandler(mgr, store, logger)
+	return NewHandler(mgr, store, logger)
 }
 
-func newHandler(pods podBackend, imgs imageBackend, logger *slog.Logger) http.Handler {
+// NewHandler is NewServer over any backends (tests use fakes).
+func NewHandler(pods PodBackend, imgs ImageBackend, logger *slog.Logger) http.Handler {
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}

@@ -1,4 +1,4 @@
-package api
+package api_test
 
 import (
 	"bytes"
@@ -15,12 +15,14 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/podrun/podrun/api"
+	"github.com/podrun/podrun/api/apitest"
 	"github.com/podrun/podrun/cri"
 )
 
 func TestRawRoutes(t *testing.T) {
-	fp := newFakePods(t)
-	h := newHandler(fp, &fakeImages{}, nil)
+	fp := apitest.NewFakePods(t)
+	h := api.NewHandler(fp, &apitest.FakeImages{}, nil)
 	if _, err := fp.Create(t.Context(), &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "a", Namespace: "default", Labels: map[string]string{"app": "a"}}, Spec: v1.PodSpec{Containers: []v1.Container{{Name: "c", Image: "busybox"}}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -79,22 +81,22 @@ func TestRawRoutes(t *testing.T) {
 			}
 		})
 	}
-	if g := fp.lastDel.GracePeriodSeconds; g == nil || *g != 5 {
+	if g := fp.LastDelete.GracePeriodSeconds; g == nil || *g != 5 {
 		t.Errorf("delete body grace period not passed: %v", g)
 	}
 }
 
 func TestClientPods(t *testing.T) {
-	c, fp, _, _ := startTestServer(t)
-	ctx := ctxT(t)
-	p, err := c.CreatePod(ctx, "default", testPod("web", "c"))
+	c, fp, _, _ := apitest.StartServer(t)
+	ctx := apitest.Ctx(t)
+	p, err := c.CreatePod(ctx, "default", apitest.TestPod("web", "c"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if p.Namespace != "default" || p.Kind != "Pod" || p.APIVersion != "v1" {
 		t.Errorf("created pod = %s/%s %s %s", p.Namespace, p.Name, p.APIVersion, p.Kind)
 	}
-	_, err = c.CreatePod(ctx, "default", testPod("web", "c"))
+	_, err = c.CreatePod(ctx, "default", apitest.TestPod("web", "c"))
 	if !apierrors.IsAlreadyExists(err) {
 		t.Errorf("second create err = %v, want AlreadyExists StatusError", err)
 	}
@@ -102,34 +104,34 @@ func TestClientPods(t *testing.T) {
 	if !apierrors.IsNotFound(err) || err.Error() != `pods "nope" not found` {
 		t.Errorf("get err = %v", err)
 	}
-	l, err := c.ListPods(ctx, "", ListOptions{LabelSelector: "app=web"})
+	l, err := c.ListPods(ctx, "", api.ListOptions{LabelSelector: "app=web"})
 	if err != nil || len(l.Items) != 1 {
 		t.Fatalf("list = %v, %v", l, err)
 	}
 	grace := int64(0)
-	d, err := c.DeletePod(ctx, "default", "web", DeleteOptions{GracePeriodSeconds: &grace, Force: true})
+	d, err := c.DeletePod(ctx, "default", "web", api.DeleteOptions{GracePeriodSeconds: &grace, Force: true})
 	if err != nil || d.DeletionTimestamp == nil {
 		t.Fatalf("delete = %v, %v", d, err)
 	}
-	if !fp.lastDel.Force || fp.lastDel.GracePeriodSeconds == nil || *fp.lastDel.GracePeriodSeconds != 0 {
-		t.Errorf("delete options = %+v", fp.lastDel)
+	if !fp.LastDelete.Force || fp.LastDelete.GracePeriodSeconds == nil || *fp.LastDelete.GracePeriodSeconds != 0 {
+		t.Errorf("delete options = %+v", fp.LastDelete)
 	}
 }
 
 func TestClientUnreachable(t *testing.T) {
-	c := NewClient(t.TempDir() + "/none.sock")
-	_, err := c.GetPod(ctxT(t), "default", "x")
-	var ue *UnreachableError
+	c := api.NewClient(t.TempDir() + "/none.sock")
+	_, err := c.GetPod(apitest.Ctx(t), "default", "x")
+	var ue *api.UnreachableError
 	if !asUnreachable(err, &ue) {
-		t.Fatalf("err = %T %v, want *UnreachableError", err, err)
+		t.Fatalf("err = %T %v, want *api.UnreachableError", err, err)
 	}
-	if _, err := c.Exec(ctxT(t), "default", "x", ExecOptions{Command: []string{"ls"}}); !asUnreachable(err, &ue) {
-		t.Fatalf("exec err = %T %v, want *UnreachableError", err, err)
+	if _, err := c.Exec(apitest.Ctx(t), "default", "x", api.ExecOptions{Command: []string{"ls"}}); !asUnreachable(err, &ue) {
+		t.Fatalf("exec err = %T %v, want *api.UnreachableError", err, err)
 	}
 }
 
-func asUnreachable(err error, target **UnreachableError) bool {
-	ue, ok := err.(*UnreachableError)
+func asUnreachable(err error, target **api.UnreachableError) bool {
+	ue, ok := err.(*api.UnreachableError)
 	if ok {
 		*target = ue
 	}
@@ -137,64 +139,64 @@ func asUnreachable(err error, target **UnreachableError) bool {
 }
 
 func TestClientExec(t *testing.T) {
-	c, fp, _, _ := startTestServer(t)
-	ctx := ctxT(t)
+	c, fp, _, _ := apitest.StartServer(t)
+	ctx := apitest.Ctx(t)
 	if _, err := fp.Create(ctx, &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "default"}, Spec: v1.PodSpec{Containers: []v1.Container{{Name: "c"}}}}); err != nil {
 		t.Fatal(err)
 	}
 	var out, errb bytes.Buffer
-	code, err := c.Exec(ctx, "default", "p", ExecOptions{Command: []string{"echo", "hello", "world"}, Stdout: &out, Stderr: &errb})
+	code, err := c.Exec(ctx, "default", "p", api.ExecOptions{Command: []string{"echo", "hello", "world"}, Stdout: &out, Stderr: &errb})
 	if err != nil || code != 0 || out.String() != "hello world\n" || errb.String() != "to stderr\n" {
 		t.Errorf("echo: code %d err %v out %q stderr %q", code, err, out.String(), errb.String())
 	}
 	out.Reset()
 	big := strings.Repeat("x", 3<<20)
-	code, err = c.Exec(ctx, "default", "p", ExecOptions{Command: []string{"cat"}, Stdin: strings.NewReader(big), Stdout: &out})
+	code, err = c.Exec(ctx, "default", "p", api.ExecOptions{Command: []string{"cat"}, Stdin: strings.NewReader(big), Stdout: &out})
 	if err != nil || code != 0 || out.String() != big {
 		t.Errorf("cat: code %d err %v, %d bytes back of %d", code, err, out.Len(), len(big))
 	}
-	code, err = c.Exec(ctx, "default", "p", ExecOptions{Command: []string{"fail", "7"}})
+	code, err = c.Exec(ctx, "default", "p", api.ExecOptions{Command: []string{"fail", "7"}})
 	if err != nil || code != 7 {
 		t.Errorf("fail 7: code %d err %v", code, err)
 	}
 	out.Reset()
 	rs := make(chan cri.TerminalSize, 1)
 	rs <- cri.TerminalSize{Width: 120, Height: 40}
-	code, err = c.Exec(ctx, "default", "p", ExecOptions{Command: []string{"resize"}, TTY: true, Stdout: &out, Resize: rs})
+	code, err = c.Exec(ctx, "default", "p", api.ExecOptions{Command: []string{"resize"}, TTY: true, Stdout: &out, Resize: rs})
 	if err != nil || code != 0 || out.String() != "120x40\n" {
 		t.Errorf("resize: code %d err %v out %q", code, err, out.String())
 	}
-	_, err = c.Exec(ctx, "default", "p", ExecOptions{Command: []string{"boom"}})
+	_, err = c.Exec(ctx, "default", "p", api.ExecOptions{Command: []string{"boom"}})
 	if err == nil || !strings.Contains(err.Error(), "container is not running") {
 		t.Errorf("failing exec err = %v", err)
 	}
-	_, err = c.Exec(ctx, "default", "zz", ExecOptions{Command: []string{"ls"}})
+	_, err = c.Exec(ctx, "default", "zz", api.ExecOptions{Command: []string{"ls"}})
 	if !apierrors.IsNotFound(err) {
 		t.Errorf("exec unknown pod err = %v", err)
 	}
 }
 
 func TestClientLogs(t *testing.T) {
-	c, fp, _, _ := startTestServer(t)
-	ctx := ctxT(t)
+	c, fp, _, _ := apitest.StartServer(t)
+	ctx := apitest.Ctx(t)
 	if _, err := fp.Create(ctx, &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "default"}, Spec: v1.PodSpec{Containers: []v1.Container{{Name: "a"}, {Name: "b"}}, InitContainers: []v1.Container{{Name: "i"}}}}); err != nil {
 		t.Fatal(err)
 	}
-	path, _ := fp.LogPath("default", "p", podLogOpts("a"))
+	path, _ := fp.LogPath("default", "p", apitest.PodLogOpts("a"))
 	lines := "2026-11-28T14:00:00.000000001Z stdout F one\n2026-11-28T14:00:01.000000001Z stderr F two\n"
 	if err := os.WriteFile(path, []byte(lines), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if err := c.Logs(ctx, "default", "p", LogOptions{Container: "a"}, &out); err != nil || out.String() != "one\ntwo\n" {
+	if err := c.Logs(ctx, "default", "p", api.LogOptions{Container: "a"}, &out); err != nil || out.String() != "one\ntwo\n" {
 		t.Errorf("logs = %q, %v", out.String(), err)
 	}
 	out.Reset()
 	tail := int64(1)
-	if err := c.Logs(ctx, "default", "p", LogOptions{Container: "a", TailLines: &tail, Timestamps: true}, &out); err != nil || out.String() != "2026-11-28T14:00:01.000000001Z two\n" {
+	if err := c.Logs(ctx, "default", "p", api.LogOptions{Container: "a", TailLines: &tail, Timestamps: true}, &out); err != nil || out.String() != "2026-11-28T14:00:01.000000001Z two\n" {
 		t.Errorf("logs tail = %q, %v", out.String(), err)
 	}
-	err := c.Logs(ctx, "default", "p", LogOptions{}, io.Discard)
+	err := c.Logs(ctx, "default", "p", api.LogOptions{}, io.Discard)
 	want := "a container name must be specified for pod p, choose one of: [a b] or one of the init containers: [i]"
 	if !apierrors.IsBadRequest(err) || err.Error() != want {
 		t.Errorf("logs without -c: %v", err)
@@ -202,11 +204,11 @@ func TestClientLogs(t *testing.T) {
 	// Follow of a running container ends when it stops running.
 	done := make(chan error, 1)
 	out.Reset()
-	go func() { done <- c.Logs(ctx, "default", "p", LogOptions{Container: "a", Follow: true}, &out) }()
+	go func() { done <- c.Logs(ctx, "default", "p", api.LogOptions{Container: "a", Follow: true}, &out) }()
 	time.Sleep(300 * time.Millisecond)
-	fp.mu.Lock()
-	fp.pods["default/p"].Status.ContainerStatuses[0].State = v1.ContainerState{Terminated: &v1.ContainerStateTerminated{}}
-	fp.mu.Unlock()
+	fp.Mu.Lock()
+	fp.Pods["default/p"].Status.ContainerStatuses[0].State = v1.ContainerState{Terminated: &v1.ContainerStateTerminated{}}
+	fp.Mu.Unlock()
 	select {
 	case err := <-done:
 		if err != nil || out.String() != "one\ntwo\n" {
@@ -218,14 +220,14 @@ func TestClientLogs(t *testing.T) {
 }
 
 func TestClientWatch(t *testing.T) {
-	c, _, _, _ := startTestServer(t)
-	ctx := ctxT(t)
-	ch, err := c.WatchPods(ctx, "default", ListOptions{})
+	c, _, _, _ := apitest.StartServer(t)
+	ctx := apitest.Ctx(t)
+	ch, err := c.WatchPods(ctx, "default", api.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(100 * time.Millisecond) // the watcher registers on the server
-	if _, err := c.CreatePod(ctx, "default", testPod("w", "c")); err != nil {
+	if _, err := c.CreatePod(ctx, "default", apitest.TestPod("w", "c")); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -239,10 +241,10 @@ func TestClientWatch(t *testing.T) {
 }
 
 func TestClientImagesAndMisc(t *testing.T) {
-	c, fp, fi, _ := startTestServer(t)
-	ctx := ctxT(t)
+	c, fp, fi, _ := apitest.StartServer(t)
+	ctx := apitest.Ctx(t)
 	imgs, err := c.LoadImages(ctx, strings.NewReader("TAR"))
-	if err != nil || len(imgs) != 1 || string(fi.loaded) != "TAR" {
+	if err != nil || len(imgs) != 1 || string(fi.Loaded) != "TAR" {
 		t.Fatalf("load = %v, %v", imgs, err)
 	}
 	if _, err := c.LoadImages(ctx, strings.NewReader("junk")); !apierrors.IsBadRequest(err) {
@@ -251,7 +253,7 @@ func TestClientImagesAndMisc(t *testing.T) {
 	if l, err := c.ListImages(ctx); err != nil || len(l) != 1 {
 		t.Errorf("images = %v, %v", l, err)
 	}
-	if v, err := c.Version(ctx); err != nil || v.GitVersion != Version {
+	if v, err := c.Version(ctx); err != nil || v.GitVersion != api.Version {
 		t.Errorf("version = %v, %v", v, err)
 	}
 	fp.Create(ctx, &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "default"}, Spec: v1.PodSpec{Containers: []v1.Container{{Name: "c"}}}})

@@ -1,4 +1,6 @@
-package api
+// Package apitest holds fakes of the daemon's backends and a test server on a unix socket, for
+// the tests of package api and of the CLI.
+package apitest
 
 import (
 	"context"
@@ -21,34 +23,35 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/watch"
 
+	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/cri"
 	"github.com/podrun/podrun/pod"
 )
 
 var podsGR = schema.GroupResource{Resource: "pods"}
 
-// fakePods is an in-memory podBackend: pods are Running at once, exec echoes.
-type fakePods struct {
-	mu       sync.Mutex
-	pods     map[string]*v1.Pod
-	logDir   string
-	lastDel  pod.DeleteOptions
-	watchers []chan watch.Event
+// FakePods is an in-memory podBackend: pods are Running at once, exec echoes.
+type FakePods struct {
+	Mu         sync.Mutex
+	Pods       map[string]*v1.Pod
+	logDir     string
+	LastDelete pod.DeleteOptions
+	watchers   []chan watch.Event
 }
 
-func newFakePods(t *testing.T) *fakePods {
-	return &fakePods{pods: map[string]*v1.Pod{}, logDir: t.TempDir()}
+func NewFakePods(t testing.TB) *FakePods {
+	return &FakePods{Pods: map[string]*v1.Pod{}, logDir: t.TempDir()}
 }
 
 func key(ns, name string) string { return ns + "/" + name }
 
-func (f *fakePods) Create(ctx context.Context, p *v1.Pod) (*v1.Pod, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+func (f *FakePods) Create(ctx context.Context, p *v1.Pod) (*v1.Pod, error) {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	if p.Name == "" {
 		return nil, apierrors.NewInvalid(schema.GroupKind{Kind: "Pod"}, "", nil)
 	}
-	if _, ok := f.pods[key(p.Namespace, p.Name)]; ok {
+	if _, ok := f.Pods[key(p.Namespace, p.Name)]; ok {
 		return nil, apierrors.NewAlreadyExists(podsGR, p.Name)
 	}
 	p = p.DeepCopy()
@@ -60,7 +63,7 @@ func (f *fakePods) Create(ctx context.Context, p *v1.Pod) (*v1.Pod, error) {
 			Name: c.Name, Ready: true, State: v1.ContainerState{Running: &v1.ContainerStateRunning{}},
 		})
 	}
-	f.pods[key(p.Namespace, p.Name)] = p
+	f.Pods[key(p.Namespace, p.Name)] = p
 	for _, w := range f.watchers {
 		select {
 		case w <- watch.Event{Type: watch.Added, Object: p.DeepCopy()}:
@@ -70,21 +73,21 @@ func (f *fakePods) Create(ctx context.Context, p *v1.Pod) (*v1.Pod, error) {
 	return p.DeepCopy(), nil
 }
 
-func (f *fakePods) Get(ns, name string) (*v1.Pod, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	p, ok := f.pods[key(ns, name)]
+func (f *FakePods) Get(ns, name string) (*v1.Pod, error) {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
+	p, ok := f.Pods[key(ns, name)]
 	if !ok {
 		return nil, apierrors.NewNotFound(podsGR, name)
 	}
 	return p.DeepCopy(), nil
 }
 
-func (f *fakePods) List(ns string, sel labels.Selector) []*v1.Pod {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+func (f *FakePods) List(ns string, sel labels.Selector) []*v1.Pod {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
 	var out []*v1.Pod
-	for _, p := range f.pods {
+	for _, p := range f.Pods {
 		if (ns == "" || p.Namespace == ns) && sel.Matches(labels.Set(p.Labels)) {
 			out = append(out, p.DeepCopy())
 		}
@@ -93,22 +96,22 @@ func (f *fakePods) List(ns string, sel labels.Selector) []*v1.Pod {
 	return out
 }
 
-func (f *fakePods) Delete(ctx context.Context, ns, name string, opts pod.DeleteOptions) (*v1.Pod, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	p, ok := f.pods[key(ns, name)]
+func (f *FakePods) Delete(ctx context.Context, ns, name string, opts pod.DeleteOptions) (*v1.Pod, error) {
+	f.Mu.Lock()
+	defer f.Mu.Unlock()
+	p, ok := f.Pods[key(ns, name)]
 	if !ok {
 		return nil, apierrors.NewNotFound(podsGR, name)
 	}
-	f.lastDel = opts
+	f.LastDelete = opts
 	now := metav1.Now()
 	p.DeletionTimestamp = &now
 	out := p.DeepCopy()
-	delete(f.pods, key(ns, name)) // gone at once
+	delete(f.Pods, key(ns, name)) // gone at once
 	return out, nil
 }
 
-func (f *fakePods) Events(ns, name string) ([]v1.Event, error) {
+func (f *FakePods) Events(ns, name string) ([]v1.Event, error) {
 	if _, err := f.Get(ns, name); err != nil {
 		return nil, err
 	}
@@ -119,15 +122,15 @@ func (f *fakePods) Events(ns, name string) ([]v1.Event, error) {
 	}}, nil
 }
 
-func (f *fakePods) Watch(ctx context.Context, ns string, sel labels.Selector) (<-chan watch.Event, error) {
+func (f *FakePods) Watch(ctx context.Context, ns string, sel labels.Selector) (<-chan watch.Event, error) {
 	ch := make(chan watch.Event, 16)
-	f.mu.Lock()
+	f.Mu.Lock()
 	f.watchers = append(f.watchers, ch)
-	f.mu.Unlock()
+	f.Mu.Unlock()
 	return ch, nil
 }
 
-func (f *fakePods) LogPath(ns, name string, opts pod.LogOptions) (string, error) {
+func (f *FakePods) LogPath(ns, name string, opts pod.LogOptions) (string, error) {
 	if _, err := f.Get(ns, name); err != nil {
 		return "", err
 	}
@@ -135,7 +138,7 @@ func (f *fakePods) LogPath(ns, name string, opts pod.LogOptions) (string, error)
 }
 
 // Exec: "echo ARGS" writes ARGS to stdout, "cat" copies stdin, "fail N" exits N, "err" fails.
-func (f *fakePods) Exec(ctx context.Context, ns, name, container string, req *cri.ExecRequest) (int, error) {
+func (f *FakePods) Exec(ctx context.Context, ns, name, container string, req *cri.ExecRequest) (int, error) {
 	switch req.Cmd[0] {
 	case "echo":
 		fmt.Fprintln(req.Stdout, strings.Join(req.Cmd[1:], " "))
@@ -161,16 +164,16 @@ func (f *fakePods) Exec(ctx context.Context, ns, name, container string, req *cr
 	return -1, fmt.Errorf("exec %v: %w", req.Cmd, cri.ErrNotRunning)
 }
 
-func (f *fakePods) Inspect(ctx context.Context, ns, name string) (*pod.Inspect, error) {
+func (f *FakePods) Inspect(ctx context.Context, ns, name string) (*pod.Inspect, error) {
 	if _, err := f.Get(ns, name); err != nil {
 		return nil, err
 	}
 	return &pod.Inspect{Sandbox: pod.InspectSandbox{ID: "abc", Pid: 42, Namespaces: map[string]string{"net": "/run/podrun/netns/abc"}}}, nil
 }
 
-type fakeImages struct{ loaded []byte }
+type FakeImages struct{ Loaded []byte }
 
-func (f *fakeImages) Load(ctx context.Context, r io.Reader) ([]*cri.Image, error) {
+func (f *FakeImages) Load(ctx context.Context, r io.Reader) ([]*cri.Image, error) {
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return nil, err
@@ -178,18 +181,18 @@ func (f *fakeImages) Load(ctx context.Context, r io.Reader) ([]*cri.Image, error
 	if string(b) != "TAR" {
 		return nil, fmt.Errorf("not a tar archive")
 	}
-	f.loaded = b
+	f.Loaded = b
 	return []*cri.Image{{ID: "sha256:0123456789ab", RepoTags: []string{"docker.io/library/busybox:latest"}}}, nil
 }
 
-func (f *fakeImages) ListImages(ctx context.Context) ([]*cri.Image, error) {
+func (f *FakeImages) ListImages(ctx context.Context) ([]*cri.Image, error) {
 	return []*cri.Image{{ID: "sha256:0123456789ab", RepoTags: []string{"docker.io/library/busybox:latest"}, Size: 1000}}, nil
 }
 
-// startTestServer serves the API with fakes on a unix socket in a temp dir.
-func startTestServer(t *testing.T) (*Client, *fakePods, *fakeImages, string) {
+// StartServer serves the API with fakes on a unix socket in a temp dir.
+func StartServer(t testing.TB) (*api.Client, *FakePods, *FakeImages, string) {
 	t.Helper()
-	fp, fi := newFakePods(t), &fakeImages{}
+	fp, fi := NewFakePods(t), &FakeImages{}
 	dir, err := os.MkdirTemp("", "podrun-api")
 	if err != nil {
 		t.Fatal(err)
@@ -200,14 +203,14 @@ func startTestServer(t *testing.T) (*Client, *fakePods, *fakeImages, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(newHandler(fp, fi, nil))
+	srv := httptest.NewUnstartedServer(api.NewHandler(fp, fi, nil))
 	srv.Listener = ln
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return NewClient(sock), fp, fi, sock
+	return api.NewClient(sock), fp, fi, sock
 }
 
-func testPod(name string, containers ...string) *v1.Pod {
+func TestPod(name string, containers ...string) *v1.Pod {
 	p := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"app": name}}}
 	for _, c := range containers {
 		p.Spec.Containers = append(p.Spec.Containers, v1.Container{Name: c, Image: "busybox"})
@@ -215,10 +218,10 @@ func testPod(name string, containers ...string) *v1.Pod {
 	return p
 }
 
-func ctxT(t *testing.T) context.Context {
+func Ctx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
 	return ctx
 }
 
-func podLogOpts(c string) pod.LogOptions { return pod.LogOptions{Container: c} }
+func PodLogOpts(c string) pod.LogOptions { return pod.LogOptions{Container: c} }

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/podrun/podrun/api"
+	"github.com/podrun/podrun/images"
+	"github.com/podrun/podrun/pod"
+	"github.com/podrun/podrun/runtime"
+)
+
+type daemonOptions struct {
+	root           string
+	state          string
+	logDir         string
+	cgroupRoot     string
+	socketGroup    string
+	backoffBase    time.Duration
+	backoffMax     time.Duration
+	seccompDefault bool
+	logLevel       string
+	logFormat      string
+}
+
+func (c *cli) newDaemonCmd() *cobra.Command {
+	var o daemonOptions
+	cmd := &cobra.Command{
+		Use:   "daemon",
+		Short: "Run the podrun daemon (the pod manager and its API on --socket)",
+		Long: "The daemon serves the podrun API on --socket and runs the pods. On SIGTERM or SIGINT it\n" +
+			"stops serving and exits, leaving the pods running: a restarted daemon re-adopts them.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return c.runDaemon(cmd.Context(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.root, "root", envOr(c.getenv, "PODRUN_ROOT", "/var/lib/podrun"), "persistent state: pods, images, snapshots (env PODRUN_ROOT)")
+	f.StringVar(&o.state, "state", envOr(c.getenv, "PODRUN_STATE", "/run/podrun"), "runtime state: libcontainer, sandboxes, pinned namespaces (env PODRUN_STATE)")
+	f.StringVar(&o.logDir, "log-dir", "/var/log/pods", "root of the container log files")
+	f.StringVar(&o.cgroupRoot, "cgroup-root", "podrun", "the cgroup under which pod cgroups are made")
+	f.StringVar(&o.socketGroup, "socket-group", "", "group owning the socket (mode 0660); default root")
+	f.DurationVar(&o.backoffBase, "backoff-base", 10*time.Second, "first restart back-off delay (doubles each crash)")
+	f.DurationVar(&o.backoffMax, "backoff-max", 5*time.Minute, "longest restart back-off delay")
+	f.BoolVar(&o.seccompDefault, "seccomp-default", false, "use the RuntimeDefault seccomp profile for containers that name none")
+	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&o.logFormat, "log-format", "text", "text or json")
+	return cmd
+}
+
+func envOr(getenv func(string) string, key, def string) string {
+	if getenv != nil {
+		if v := getenv(key); v != "" {
+			return v
+		}
+	}
+	return def
+}
+
+func newLogger(o daemonOptions, c *cli) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return nil, fmt.Errorf("invalid --log-level %q: use debug, info, warn or error", o.logLevel)
+	}
+	hopts := &slog.HandlerOptions{Level: level}
+	switch o.logFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(c.errOut, hopts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(c.errOut, hopts)), nil
+	}
+	return nil, fmt.Errorf("invalid --log-format %q: use text or json", o.logFormat)
+}
+
+func (c *cli) runDaemon(ctx context.Context, o daemonOptions) error {
+	log, err := newLogger(o, c)
+	if err != nil {
+		return err
+	}
+	slog.SetDefault(log)
+	// Before anything touches the pods: a second daemon would re-adopt them under the first.
+	if api.Alive(c.socket) {
+		return fmt.Errorf("another podrun daemon is already answering on %s", c.socket)
+	}
+	if o.backoffBase <= 0 || o.backoffMax < o.backoffBase {
+		return fmt.Errorf("invalid back-off: --backoff-base must be > 0 and <= --backoff-max")
+	}
+	checkOOMScoreAdj(log)
+
+	store, err := images.Open(o.root)
+	if err != nil {
+		return err
+	}
+	rt, err := runtime.New(runtime.Config{
+		StateDir: o.state, RootDir: o.root, CgroupRoot: o.cgroupRoot, Rootfs: store,
+		SeccompDefault: o.seccompDefault, Logger: log.With("component", "runtime"),
+	})
+	if err != nil {
+		return err
+	}
+	node, _ := os.Hostname()
+	mgr, err := pod.NewManager(pod.Config{
+		Root: o.root, LogDir: o.logDir, NodeName: strings.ToLower(node), HostIP: hostIP(),
+		Runtime: rt, Images: store, Logger: log.With("component", "pod"),
+		BackoffBase: o.backoffBase, BackoffMax: o.backoffMax,
+	})
+	if err != nil {
+		return err
+	}
+	if err := mgr.Start(ctx); err != nil {
+		return fmt.Errorf("start the pod manager: %w", err)
+	}
+	log.Info("podrun daemon started", "version", api.Version, "root", o.root, "state", o.state, "socket", c.socket, "pid", os.Getpid())
+	serveErr := api.Serve(ctx, c.socket, o.socketGroup, api.NewServer(mgr, store, log.With("component", "api")), log)
+	// Pods keep running: only the workers stop. A restarted daemon re-adopts the pods.
+	mgr.Shutdown()
+	if serveErr != nil {
+		return serveErr
+	}
+	log.Info("podrun daemon stopped; pods left running")
+	return nil
+}
+
+// capSysResource is CAP_SYS_RESOURCE's bit in /proc/<pid>/status CapEff.
+const capSysResource = 24
+
+// checkOOMScoreAdj lowers the daemon's oom_score_adj as the kubelet does (-999), so that the
+// OOM killer picks containers first; without CAP_SYS_RESOURCE the kernel refuses, and the
+// runtime must then clamp container values to the daemon's own (lower is not allowed).
+func checkOOMScoreAdj(log *slog.Logger) {
+	hasCap, err := hasCapability(capSysResource)
+	if err != nil {
+		log.Warn("cannot read capabilities", "err", err)
+	}
+	werr := os.WriteFile("/proc/self/oom_score_adj", []byte("-999"), 0)
+	if werr == nil && hasCap {
+		return
+	}
+	own := "unknown"
+	if b, err := os.ReadFile("/proc/self/oom_score_adj"); err == nil {
+		own = strings.TrimSpace(string(b))
+	}
+	reason := "lacks CAP_SYS_RESOURCE"
+	if werr != nil {
+		reason = werr.Error()
+	}
+	log.Warn("cannot lower oom_score_adj: podrun will clamp container oom_score_adj to its own",
+		"reason", reason, "oom_score_adj", own)
+}
+
+func hasCapability(bit uint) (bool, error) {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "CapEff:"); ok {
+			n, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			if err != nil {
+				return false, fmt.Errorf("parse CapEff %q: %w", v, err)
+			}
+			return n&(1<<bit) != 0, nil
+		}
+	}
+	return false, errors.New("no CapEff in /proc/self/status")
+}
+
+// hostIP is status.hostIP: the first global unicast IPv4 address of the host.
+func hostIP() string {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return ""
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && n.IP.IsGlobalUnicast() {
+			return n.IP.String()
+		}
+	}
+	return ""
+}

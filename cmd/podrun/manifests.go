@@ -1,0 +1,59 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	v1 "k8s.io/api/core/v1"
+
+	"github.com/podrun/podrun/api"
+)
+
+// readPods decodes the pods of every file ("-" is stdin), in order, printing the decoder's
+// warnings (ignored ConfigMaps and Secrets). Pods without a namespace get the -n one; a pod
+// whose namespace differs from an explicit -n is an error, as with kubectl.
+func (c *cli) readPods(files []string, nsExplicit bool) ([]*v1.Pod, error) {
+	if len(files) == 0 {
+		return nil, fmt.Errorf("must specify one of -f and -k")
+	}
+	var pods []*v1.Pod
+	for _, f := range files {
+		var data []byte
+		var err error
+		name := f
+		if f == "-" {
+			name = "STDIN"
+			data, err = io.ReadAll(c.in)
+		} else {
+			data, err = os.ReadFile(f)
+		}
+		if err != nil {
+			if os.IsNotExist(err) {
+				return nil, fmt.Errorf("the path %q does not exist", f)
+			}
+			return nil, fmt.Errorf("read %s: %w", name, err)
+		}
+		ms, warnings, err := api.DecodeManifests(data, name)
+		if err != nil {
+			return nil, err
+		}
+		for _, w := range warnings {
+			fmt.Fprintf(c.errOut, "Warning: %s\n", w)
+		}
+		for _, m := range ms {
+			p := m.Pod
+			switch {
+			case p.Namespace == "":
+				p.Namespace = c.namespace
+			case nsExplicit && p.Namespace != c.namespace:
+				return nil, fmt.Errorf("the namespace from the provided object %q does not match the namespace %q. You must pass '--namespace=%s' to perform this operation.", p.Namespace, c.namespace, p.Namespace)
+			}
+			pods = append(pods, p)
+		}
+	}
+	if len(pods) == 0 {
+		return nil, fmt.Errorf("no objects passed to create")
+	}
+	return pods, nil
+}

@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	v1 "k8s.io/api/core/v1"
+
+	"github.com/podrun/podrun/api"
+	"github.com/podrun/podrun/cmd/podrun/printers"
+)
+
+// daemonStartTimeout bounds how long `run` waits for the daemon it started to answer.
+const daemonStartTimeout = 10 * time.Second
+
+func (c *cli) newRunCmd() *cobra.Command {
+	var wait bool
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "run FILE",
+		Short: "Run the pods of a file, starting the daemon in the background if none answers",
+		Long: "Run creates every pod of FILE (\"-\" for stdin). When no daemon answers on the socket it\n" +
+			"starts `podrun daemon` in the background first. With --wait it returns when every pod is\n" +
+			"Running with all containers ready, or has Succeeded (exit 0), or has Failed (exit 1).",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			pods, err := c.readPods(args, cmd.Flags().Changed("namespace"))
+			if err != nil {
+				return err
+			}
+			if !api.Alive(c.socket) {
+				if err := c.startDaemon(ctx, c); err != nil {
+					return err
+				}
+			}
+			created, cerr := c.createPods(ctx, pods)
+			if cerr != nil && (!wait || len(created) == 0) {
+				return cerr
+			}
+			if !wait {
+				return nil
+			}
+			if err := c.waitPods(ctx, created, timeout); err != nil {
+				return err
+			}
+			return cerr
+		},
+	}
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait until every pod is Running and ready, Succeeded or Failed")
+	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "how long --wait waits")
+	return cmd
+}
+
+// waitPods polls the pods until each is Running with all containers ready, Succeeded or
+// Failed. A Failed pod is reported with its reason and makes the result failed.
+func (c *cli) waitPods(ctx context.Context, pods []*v1.Pod, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cl := c.client()
+	anyFailed := false
+	for _, p := range pods {
+		for {
+			cur, err := cl.GetPod(ctx, p.Namespace, p.Name)
+			if err != nil {
+				if ctx.Err() != nil {
+					return fmt.Errorf("timed out waiting for pod/%s", p.Name)
+				}
+				return err
+			}
+			done, failedMsg := podSettled(cur)
+			if done {
+				if failedMsg != "" {
+					fmt.Fprintf(c.errOut, "error: pod/%s failed: %s\n", p.Name, failedMsg)
+					anyFailed = true
+				}
+				break
+			}
+			select {
+			case <-ctx.Done():
+				if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+					return fmt.Errorf("timed out after %v waiting for pod/%s to be Running (STATUS %s)", timeout, p.Name, printers.PodStatus(cur))
+				}
+				return ctx.Err()
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}
+	if anyFailed {
+		return failed
+	}
+	return nil
+}
+
+// podSettled says whether --wait is over for a pod, and why it failed when it did.
+func podSettled(p *v1.Pod) (bool, string) {
+	switch p.Status.Phase {
+	case v1.PodSucceeded:
+		return true, ""
+	case v1.PodFailed:
+		return true, failureReason(p)
+	case v1.PodRunning:
+		for _, c := range p.Status.Conditions {
+			if c.Type == v1.PodReady && c.Status == v1.ConditionTrue {
+				return true, ""
+			}
+		}
+		// Without conditions yet, every container ready is the same answer.
+		if len(p.Status.ContainerStatuses) == len(p.Spec.Containers) && len(p.Spec.Containers) > 0 {
+			for _, cs := range p.Status.ContainerStatuses {
+				if !cs.Ready {
+					return false, ""
+				}
+			}
+			return true, ""
+		}
+	}
+	return false, ""
+}
+
+// failureReason names what made a pod fail: its status reason/message, else the first
+// container that ended with an error.
+func failureReason(p *v1.Pod) string {
+	if p.Status.Reason != "" || p.Status.Message != "" {
+		return joinNonEmpty(p.Status.Reason, p.Status.Message)
+	}
+	for _, sts := range [][]v1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses} {
+		for _, cs := range sts {
+			if t := cs.State.Terminated; t != nil && t.ExitCode != 0 {
+				msg := fmt.Sprintf("container %s exited with code %d", cs.Name, t.ExitCode)
+				if t.Reason != "" {
+					msg += " (" + t.Reason + ")"
+				}
+				if t.Message != "" {
+					msg += ": " + t.Message
+				}
+				return msg
+			}
+		}
+	}
+	return "STATUS " + printers.PodStatus(p)
+}
+
+func joinNonEmpty(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + ": " + b
+}
+
+// startDaemonProcess starts `podrun daemon` in its own session, detached from this terminal,
+// with the same socket (and --root/--state from PODRUN_ROOT/PODRUN_STATE), logging to
+// <state>/daemon.log or /var/log/podrun.log, and waits until it answers.
+func startDaemonProcess(ctx context.Context, c *cli) error {
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("start the podrun daemon: %w", err)
+	}
+	args := []string{"daemon", "--socket", c.socket}
+	logPath := "/var/log/podrun.log"
+	if root := c.getenv("PODRUN_ROOT"); root != "" {
+		args = append(args, "--root", root)
+	}
+	if state := c.getenv("PODRUN_STATE"); state != "" {
+		args = append(args, "--state", state)
+		logPath = filepath.Join(state, "daemon.log")
+	}
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+		return fmt.Errorf("start the podrun daemon: %w", err)
+	}
+	logf, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	if err != nil {
+		return fmt.Errorf("start the podrun daemon: log file: %w", err)
+	}
+	defer logf.Close()
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		return fmt.Errorf("start the podrun daemon: %w", err)
+	}
+	defer devnull.Close()
+	cmd := exec.Command(self, args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = devnull, logf, logf
+	// Its own session: the daemon outlives this command and its terminal's signals.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start the podrun daemon: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	fmt.Fprintf(c.errOut, "Started the podrun daemon (pid %d, log %s)\n", cmd.Process.Pid, logPath)
+	deadline := time.After(daemonStartTimeout)
+	for {
+		if api.Alive(c.socket) {
+			return nil
+		}
+		select {
+		case err := <-exited:
+			return fmt.Errorf("the podrun daemon exited at start (%v): see %s", err, logPath)
+		case <-deadline:
+			return fmt.Errorf("the podrun daemon (pid %d) did not answer on %s within %v: see %s", cmd.Process.Pid, c.socket, daemonStartTimeout, logPath)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func isUnreachable(err error) bool {
+	var ue *api.UnreachableError
+	return errors.As(err, &ue)
+}
