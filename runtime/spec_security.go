@@ -139,6 +139,19 @@ func verifyRunAsNonRoot(in *SpecInput, runAsUser *int64, imageUser string) error
 	return nil
 }
 
+// CapabilitiesFromMask names the capabilities set in a mask such as CapPrm of
+// /proc/self/status (parsed as hex), for SpecInput.HostCapabilities: bits past
+// CAP_CHECKPOINT_RESTORE are ignored.
+func CapabilitiesFromMask(mask uint64) []string {
+	var out []string
+	for i, name := range AllCapabilities {
+		if mask&(1<<uint(i)) != 0 {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
 // normalizeCapability turns "net_admin", "NET_ADMIN" or "CAP_NET_ADMIN" into "CAP_NET_ADMIN".
 func normalizeCapability(c string) (string, error) {
 	name := strings.ToUpper(strings.TrimSpace(c))

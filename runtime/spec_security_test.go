@@ -351,3 +351,17 @@ func TestWithSeccomp(t *testing.T) {
 		})
 	}
 }
+
+func TestCapabilitiesFromMask(t *testing.T) {
+	// This VM's daemon: everything but CAP_SYS_RESOURCE (bit 24).
+	got := CapabilitiesFromMask(0x000001fffeffffff)
+	if len(got) != 40 || slices.Contains(got, "CAP_SYS_RESOURCE") || !slices.Contains(got, "CAP_CHECKPOINT_RESTORE") {
+		t.Errorf("got %v", got)
+	}
+	if got := CapabilitiesFromMask(1<<0 | 1<<21 | 1<<63); !slices.Equal(got, []string{"CAP_CHOWN", "CAP_SYS_ADMIN"}) {
+		t.Errorf("got %v", got)
+	}
+	if got := CapabilitiesFromMask(0); got != nil {
+		t.Errorf("got %v", got)
+	}
+}
