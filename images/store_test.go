@@ -4,12 +4,15 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -116,9 +119,9 @@ func TestLoadDockerArchiveAndStatus(t *testing.T) {
 	if err != nil || !json.Valid(b) {
 		t.Errorf("config blob: %v", err)
 	}
-	hex := strings.TrimPrefix(img.ID, "sha256:")
+	idHex := strings.TrimPrefix(img.ID, "sha256:")
 	for _, ref := range []string{"busybox", "busybox:latest", "library/busybox", "docker.io/library/busybox:latest",
-		"index.docker.io/library/busybox", img.ID, hex, hex[:12], "sha256:" + hex[:12], img.RepoDigests[0],
+		"index.docker.io/library/busybox", img.ID, idHex, idHex[:12], "sha256:" + idHex[:12], img.RepoDigests[0],
 		"busybox@" + strings.SplitN(img.RepoDigests[0], "@", 2)[1]} {
 		got, err := s.ImageStatus(context.Background(), ref)
 		if err != nil {
@@ -474,5 +477,55 @@ func TestConcurrentLoadAndStatus(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(s.layerDir()); len(ents) != 1 {
 		t.Errorf("%d layer dirs, want 1", len(ents))
+	}
+}
+
+// TestLoadDockerSaveFormat loads an archive laid out as `docker save` writes it: uncompressed
+// layers at <id>/layer.tar, short RepoTags ("busybox:1.36"), two images in one archive.
+func TestLoadDockerSaveFormat(t *testing.T) {
+	lt := busyboxLayer(t)
+	sum := sha256.Sum256(lt)
+	diffID := "sha256:" + hex.EncodeToString(sum[:])
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	add := func(name string, b []byte) {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(b))}); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write(b)
+	}
+	var manifest []map[string]any
+	for i, tag := range []string{"busybox:1.36", "ikubernetes/demoapp:v1.0"} {
+		cfg := []byte(`{"architecture":"amd64","os":"linux","created":"2024-01-01T00:00:00Z","config":{"Cmd":["sh"],"Env":["N=` +
+			strconv.Itoa(i) + `"]},"rootfs":{"type":"layers","diff_ids":["` + diffID + `"]}}`)
+		csum := sha256.Sum256(cfg)
+		cname := hex.EncodeToString(csum[:]) + ".json"
+		add(cname, cfg)
+		manifest = append(manifest, map[string]any{"Config": cname, "RepoTags": []string{tag}, "Layers": []string{"abc/layer.tar"}})
+	}
+	add("abc/layer.tar", lt)
+	mb, _ := json.Marshal(manifest)
+	add("manifest.json", mb)
+	tw.Close()
+
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs, err := s.Load(context.Background(), bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(imgs) != 2 || imgs[0].RepoTags[0] != "docker.io/library/busybox:1.36" || imgs[1].RepoTags[0] != "docker.io/ikubernetes/demoapp:v1.0" {
+		t.Fatalf("loaded %+v", imgs)
+	}
+	if imgs[0].Layers[0] != diffID || imgs[1].Layers[0] != diffID || imgs[0].ID == imgs[1].ID {
+		t.Errorf("layers/IDs: %+v", imgs)
+	}
+	if ents, _ := os.ReadDir(s.layerDir()); len(ents) != 1 {
+		t.Errorf("%d layer dirs, want 1", len(ents))
+	}
+	if _, err := os.Stat(filepath.Join(s.layerPath(diffID), "bin/busybox")); err != nil {
+		t.Error(err)
 	}
 }
