@@ -36,7 +36,9 @@ type FakePods struct {
 	Pods       map[string]*v1.Pod
 	logDir     string
 	LastDelete pod.DeleteOptions
-	watchers   []chan watch.Event
+	// NotReady makes created pods Pending with containers not ready.
+	NotReady bool
+	watchers []chan watch.Event
 }
 
 func NewFakePods(t testing.TB) *FakePods {
@@ -58,9 +60,12 @@ func (f *FakePods) Create(ctx context.Context, p *v1.Pod) (*v1.Pod, error) {
 	p.UID = "uid-" + "1"
 	p.CreationTimestamp = metav1.Now()
 	p.Status.Phase = v1.PodRunning
+	if f.NotReady {
+		p.Status.Phase = v1.PodPending
+	}
 	for _, c := range p.Spec.Containers {
 		p.Status.ContainerStatuses = append(p.Status.ContainerStatuses, v1.ContainerStatus{
-			Name: c.Name, Ready: true, State: v1.ContainerState{Running: &v1.ContainerStateRunning{}},
+			Name: c.Name, Ready: !f.NotReady, State: v1.ContainerState{Running: &v1.ContainerStateRunning{}},
 		})
 	}
 	f.Pods[key(p.Namespace, p.Name)] = p
