@@ -1,0 +1,819 @@
+package pod
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/podrun/podrun/cri"
+	"golang.org/x/sys/unix"
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// worker runs one pod the way the kubelet's pod worker syncs it:
+//
+//	sandbox ─▶ volumes ─▶ init containers, one at a time, to completion (sidecars: started)
+//	        ─▶ app containers together, each watched and restarted by the restart policy
+//	        ─▶ terminal phase: sidecars stopped, sandbox stopped (kept until delete)
+//
+// A delete request cancels the sync and runs terminate: stop containers within the grace
+// period, remove them, the sandbox, the volumes, the logs and the pod directory.
+type worker struct {
+	m     *Manager
+	e     *podEntry
+	pod   *v1.Pod // metadata and spec at start; the spec never changes
+	adopt bool    // started by Manager.Start: re-adopt what the runtime still runs
+
+	deleteCh chan int64 // grace period in seconds
+	graceCh  chan int64 // a shorter grace period for a termination under way
+	done     chan struct{}
+
+	children sync.WaitGroup // container goroutines of the sync
+
+	mu      sync.Mutex
+	stopped map[string]bool // container IDs the manager itself is stopping (liveness, postStart)
+}
+
+type containerKind int
+
+const (
+	kindApp containerKind = iota
+	kindInit
+	kindSidecar
+)
+
+func newWorker(m *Manager, e *podEntry, adopt bool) *worker {
+	m.mu.Lock()
+	p := e.pod.DeepCopy()
+	m.mu.Unlock()
+	return &worker{
+		m: m, e: e, pod: p, adopt: adopt,
+		deleteCh: make(chan int64, 1),
+		graceCh:  make(chan int64, 1),
+		done:     make(chan struct{}),
+		stopped:  map[string]bool{},
+	}
+}
+
+func (w *worker) requestDelete(grace int64) {
+	select {
+	case w.deleteCh <- grace:
+	default:
+	}
+}
+
+func (w *worker) shorten(grace int64) {
+	select {
+	case <-w.graceCh:
+	default:
+	}
+	w.graceCh <- grace
+}
+
+func (w *worker) run(ctx context.Context) {
+	defer close(w.done)
+	w.m.mu.Lock()
+	var pending *int64
+	if w.e.pod.DeletionTimestamp != nil {
+		g := int64(0)
+		if w.e.pod.DeletionGracePeriodSeconds != nil {
+			g = *w.e.pod.DeletionGracePeriodSeconds
+		}
+		pending = &g
+	}
+	w.m.mu.Unlock()
+
+	if pending == nil {
+		syncCtx, cancel := context.WithCancel(ctx)
+		syncDone := make(chan struct{})
+		go func() {
+			defer close(syncDone)
+			w.sync(syncCtx)
+			w.children.Wait()
+		}()
+		select {
+		case <-ctx.Done():
+			cancel()
+			<-syncDone
+			return
+		case g := <-w.deleteCh:
+			pending = &g
+			cancel()
+			<-syncDone
+		}
+	}
+	w.terminate(ctx, *pending)
+}
+
+// snapshot returns a copy of the pod as it is now.
+func (w *worker) snapshot() *v1.Pod {
+	w.m.mu.Lock()
+	defer w.m.mu.Unlock()
+	return w.e.pod.DeepCopy()
+}
+
+func (w *worker) sandboxID() string {
+	w.m.mu.Lock()
+	defer w.m.mu.Unlock()
+	return w.e.rt.SandboxID
+}
+
+// containerStatus returns a copy of one container's status.
+func (w *worker) containerStatus(name string, init bool) v1.ContainerStatus {
+	w.m.mu.Lock()
+	defer w.m.mu.Unlock()
+	list := w.e.pod.Status.ContainerStatuses
+	if init {
+		list = w.e.pod.Status.InitContainerStatuses
+	}
+	if s, ok := findStatus(list, name); ok {
+		return *s.DeepCopy()
+	}
+	return v1.ContainerStatus{Name: name}
+}
+
+// setStatus changes one container's status and publishes the pod.
+func (w *worker) setStatus(name string, init bool, fn func(s *v1.ContainerStatus)) {
+	w.m.update(w.e, func(p *v1.Pod) {
+		list := p.Status.ContainerStatuses
+		if init {
+			list = p.Status.InitContainerStatuses
+		}
+		if s, ok := findStatus(list, name); ok {
+			fn(s)
+		}
+	})
+}
+
+func (w *worker) event(ref eventRef, typ, reason, msg string) {
+	w.m.event(w.e, ref, typ, reason, msg)
+}
+
+// sleep waits d or until ctx ends; false when ctx ended.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// failureDelay is the back-off after a failure that must not be retried at once (image
+// pulls, sandbox creation, configuration errors): base, doubling, capped.
+func (w *worker) failureDelay(b *backoff) time.Duration {
+	if b.delay == 0 {
+		b.delay = w.m.cfg.BackoffBase
+	}
+	d := b.delay
+	b.delay *= 2
+	if b.delay > w.m.cfg.BackoffMax {
+		b.delay = w.m.cfg.BackoffMax
+	}
+	return d
+}
+
+func (w *worker) sync(ctx context.Context) {
+	p := w.snapshot()
+	if isTerminal(p.Status.Phase) {
+		// A finished pod runs nothing more; its status stays until it is deleted.
+		if id := w.sandboxID(); id != "" {
+			_ = w.m.cfg.Runtime.StopPodSandbox(ctx, id)
+		}
+		return
+	}
+	if p.Status.StartTime == nil || len(p.Status.ContainerStatuses) == 0 {
+		now := metav1.NewTime(w.m.now().Truncate(time.Second))
+		inits, apps := initialContainerStatuses(&p.Spec)
+		w.m.update(w.e, func(p *v1.Pod) {
+			p.Status.StartTime = &now
+			if w.m.cfg.HostIP != "" {
+				p.Status.HostIP = w.m.cfg.HostIP
+				p.Status.HostIPs = []v1.HostIP{{IP: w.m.cfg.HostIP}}
+			}
+			p.Status.InitContainerStatuses = inits
+			p.Status.ContainerStatuses = apps
+		})
+	}
+
+	sandboxID, adopted, ok := w.ensureSandbox(ctx)
+	if !ok {
+		return
+	}
+	vols, ok := w.ensureVolumes(ctx)
+	if !ok {
+		return
+	}
+	adoptContainers := adopted
+
+	spec := &w.pod.Spec
+	sidecarCtx, stopSidecars := context.WithCancel(ctx)
+	defer stopSidecars()
+	var sidecars []string
+	for i := range spec.InitContainers {
+		c := &spec.InitContainers[i]
+		if isSidecar(c) {
+			started := make(chan struct{})
+			var once sync.Once
+			w.children.Add(1)
+			go func() {
+				defer w.children.Done()
+				w.containerLoop(sidecarCtx, sandboxID, c, kindSidecar, vols, adoptContainers, func() { once.Do(func() { close(started) }) })
+			}()
+			sidecars = append(sidecars, c.Name)
+			select {
+			case <-started:
+			case <-ctx.Done():
+				return
+			}
+			continue
+		}
+		if !w.containerLoop(ctx, sandboxID, c, kindInit, vols, adoptContainers, nil) {
+			if ctx.Err() == nil {
+				w.finish(ctx, sandboxID, sidecars, stopSidecars)
+			}
+			return
+		}
+	}
+
+	var wg sync.WaitGroup
+	for i := range spec.Containers {
+		c := &spec.Containers[i]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.containerLoop(ctx, sandboxID, c, kindApp, vols, adoptContainers, nil)
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return
+	}
+	w.finish(ctx, sandboxID, sidecars, stopSidecars)
+}
+
+// finish ends a pod whose regular containers will not run again: sidecars are stopped
+// (reverse order) and, once the phase is terminal, the sandbox is stopped as the kubelet does.
+func (w *worker) finish(ctx context.Context, sandboxID string, sidecars []string, stopSidecars context.CancelFunc) {
+	stopSidecars()
+	for i := len(sidecars) - 1; i >= 0; i-- {
+		st := w.containerStatus(sidecars[i], true)
+		if st.State.Running != nil && st.ContainerID != "" {
+			w.stopContainer(ctx, sidecars[i], kindSidecar, trimID(st.ContainerID), w.podGrace())
+		}
+	}
+	w.children.Wait()
+	if p := w.snapshot(); isTerminal(p.Status.Phase) {
+		_ = w.m.cfg.Runtime.StopPodSandbox(ctx, sandboxID)
+		w.m.mu.Lock()
+		w.e.sandboxReady = false
+		w.m.mu.Unlock()
+		w.m.update(w.e, func(*v1.Pod) {})
+	}
+}
+
+func (w *worker) podGrace() int64 {
+	if g := w.pod.Spec.TerminationGracePeriodSeconds; g != nil {
+		return *g
+	}
+	return defaultGracePeriodSeconds
+}
+
+// ensureSandbox re-adopts the pod's sandbox or makes a new one (retrying with back-off).
+// adopted is true when the running containers of the old sandbox can be kept.
+func (w *worker) ensureSandbox(ctx context.Context) (id string, adopted, ok bool) {
+	rt := w.m.cfg.Runtime
+	if old := w.sandboxID(); old != "" {
+		sb, err := rt.PodSandboxStatus(ctx, old)
+		if err == nil && sb.State == cri.SandboxReady {
+			w.sandboxUp(sb)
+			return old, true, true
+		}
+		if ctx.Err() != nil {
+			return "", false, false
+		}
+		// The sandbox is gone (node reboot: --state is a tmpfs) or dead.
+		if !w.sandboxLost(ctx, old) {
+			return "", false, false
+		}
+	}
+	logDir := w.m.podLogDir(w.pod)
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		w.m.log.Error("create pod log dir", "dir", logDir, "err", err)
+	}
+	var bo backoff
+	for {
+		sb, err := rt.RunPodSandbox(ctx, &cri.SandboxConfig{Pod: w.snapshot(), LogDirectory: logDir})
+		if err == nil {
+			w.m.mu.Lock()
+			w.e.rt.SandboxID = sb.ID
+			rec := w.e.rt
+			w.m.mu.Unlock()
+			if err := w.m.saveRuntime(w.e, w.pod.UID, rec); err != nil {
+				w.m.log.Error("persist runtime record", "pod", w.pod.Name, "err", err)
+			}
+			w.sandboxUp(sb)
+			return sb.ID, false, true
+		}
+		if ctx.Err() != nil {
+			return "", false, false
+		}
+		w.event(eventRef{}, v1.EventTypeWarning, evFailedCreateSandbox, fmt.Sprintf(msgFailedCreateSandbox, err))
+		if !sleep(ctx, w.failureDelay(&bo)) {
+			return "", false, false
+		}
+	}
+}
+
+func (w *worker) sandboxUp(sb *cri.SandboxStatus) {
+	w.m.mu.Lock()
+	w.e.sandboxReady = true
+	w.e.sandboxLost = false
+	w.m.mu.Unlock()
+	w.m.update(w.e, func(p *v1.Pod) {
+		if sb.IP != "" {
+			p.Status.PodIP = sb.IP
+			p.Status.PodIPs = []v1.PodIP{{IP: sb.IP}}
+		}
+	})
+}
+
+// sandboxLost handles a sandbox that vanished under a pod that was not finished: its
+// containers are reported as ended (exit 255, reason Unknown, as after a node reboot) and
+// the pod is recreated, except with restartPolicy Never where nothing may run twice: then
+// the pod ends. It reports whether a new sandbox should be made.
+func (w *worker) sandboxLost(ctx context.Context, old string) bool {
+	w.m.mu.Lock()
+	w.e.sandboxLost = true
+	w.e.sandboxReady = false
+	w.m.mu.Unlock()
+	never := w.pod.Spec.RestartPolicy == v1.RestartPolicyNever
+	ran := false
+	now := metav1.NewTime(w.m.now())
+	defReason := reasonContainerCreating
+	if len(w.pod.Spec.InitContainers) > 0 {
+		defReason = reasonPodInitializing
+	}
+	w.m.update(w.e, func(p *v1.Pod) {
+		for _, list := range [][]v1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses} {
+			for i := range list {
+				s := &list[i]
+				if s.ContainerID == "" {
+					continue
+				}
+				ran = true
+				term := s.State.Terminated
+				if term == nil {
+					term = &v1.ContainerStateTerminated{ExitCode: 255, Reason: "Unknown", FinishedAt: now, ContainerID: s.ContainerID}
+					if s.State.Running != nil {
+						term.StartedAt = s.State.Running.StartedAt
+					}
+				}
+				s.Ready = false
+				s.Started = boolPtr(false)
+				if never {
+					s.State = v1.ContainerState{Terminated: term}
+					continue
+				}
+				s.LastTerminationState = v1.ContainerState{Terminated: term}
+				s.State = v1.ContainerState{Waiting: &v1.ContainerStateWaiting{Reason: defReason}}
+			}
+		}
+		if never && ran {
+			// Nothing restarts: let the phase become terminal now.
+			w.e.sandboxLost = false
+		}
+	})
+	// The old sandbox's leftovers (its containers, its state) go away.
+	if cs, err := w.m.cfg.Runtime.ListContainers(ctx, old); err == nil {
+		for _, c := range cs {
+			_ = w.m.cfg.Runtime.RemoveContainer(ctx, c.ID)
+		}
+	}
+	_ = w.m.cfg.Runtime.StopPodSandbox(ctx, old)
+	_ = w.m.cfg.Runtime.RemovePodSandbox(ctx, old)
+	if never && ran {
+		return false
+	}
+	w.event(eventRef{}, v1.EventTypeNormal, evSandboxChanged, msgSandboxChanged)
+	return true
+}
+
+// ensureVolumes sets up the volumes, retrying with back-off (a hostPath may appear later).
+func (w *worker) ensureVolumes(ctx context.Context) (map[string]string, bool) {
+	var bo backoff
+	for {
+		vols, err := w.m.setupVolumes(w.pod)
+		if err == nil {
+			return vols, true
+		}
+		w.event(eventRef{}, v1.EventTypeWarning, evFailedMount, err.Error())
+		if !sleep(ctx, w.failureDelay(&bo)) {
+			return nil, false
+		}
+	}
+}
+
+// shouldRestart applies the restart policy to a container that exited with code.
+func (w *worker) shouldRestart(kind containerKind, code int32) bool {
+	switch kind {
+	case kindSidecar:
+		return true
+	case kindInit:
+		return code != 0 && w.pod.Spec.RestartPolicy != v1.RestartPolicyNever
+	}
+	switch w.pod.Spec.RestartPolicy {
+	case v1.RestartPolicyAlways:
+		return true
+	case v1.RestartPolicyOnFailure:
+		return code != 0
+	}
+	return false
+}
+
+// containerLoop runs one container until the restart policy says it is done (or ctx ends):
+// create, start, wait, restart with back-off. It returns whether the last run exited 0.
+// started is called each time the container starts (sidecar gating).
+func (w *worker) containerLoop(ctx context.Context, sandboxID string, c *v1.Container, kind containerKind,
+	vols map[string]string, adopt bool, started func()) bool {
+	isInit := kind != kindApp
+	var restartBo, failBo backoff
+	var exited *v1.ContainerStateTerminated
+	runningID := ""
+
+	if adopt {
+		st := w.containerStatus(c.Name, isInit)
+		switch {
+		case st.State.Running != nil && st.ContainerID != "":
+			runningID = trimID(st.ContainerID)
+		case st.State.Terminated != nil:
+			exited = st.State.Terminated.DeepCopy()
+		case st.State.Waiting != nil && st.LastTerminationState.Terminated != nil && st.ContainerID != "":
+			// It was backing off when the daemon stopped.
+			exited = st.LastTerminationState.Terminated.DeepCopy()
+		}
+	}
+
+	for {
+		if exited != nil {
+			if !w.shouldRestart(kind, exited.ExitCode) {
+				return exited.ExitCode == 0
+			}
+			wait := restartBo.next(w.m.cfg.BackoffBase, w.m.cfg.BackoffMax, exited.StartedAt.Time, exited.FinishedAt.Time)
+			if remaining := time.Until(exited.FinishedAt.Add(wait)); wait > 0 && remaining > 0 {
+				msg := fmt.Sprintf(msgCrashLoop, wait, c.Name, formatPod(w.pod))
+				term := exited
+				w.setStatus(c.Name, isInit, func(s *v1.ContainerStatus) {
+					s.LastTerminationState = v1.ContainerState{Terminated: term}
+					s.State = v1.ContainerState{Waiting: &v1.ContainerStateWaiting{Reason: reasonCrashLoopBackOff, Message: msg}}
+					s.Ready = false
+				})
+				w.event(containerRef(c.Name, isInit), v1.EventTypeWarning, evBackOff,
+					fmt.Sprintf(msgBackOffRestart, c.Name, formatPod(w.pod)))
+				if !sleep(ctx, remaining) {
+					return false
+				}
+			}
+			exited = nil
+		}
+		if runningID == "" {
+			id, term, err := w.startContainer(ctx, sandboxID, c, kind, vols)
+			if ctx.Err() != nil {
+				return false
+			}
+			if term != nil {
+				exited = term
+				continue
+			}
+			if err != nil {
+				var ie *imageError
+				if errors.As(err, &ie) && ie.reason == reasonErrImagePull {
+					d := w.failureDelay(&failBo)
+					w.setStatus(c.Name, isInit, func(s *v1.ContainerStatus) {
+						s.State = v1.ContainerState{Waiting: &v1.ContainerStateWaiting{Reason: reasonImagePullBackOff,
+							Message: fmt.Sprintf(msgPullBackOff, c.Image)}}
+					})
+					w.event(containerRef(c.Name, isInit), v1.EventTypeNormal, evBackOff, fmt.Sprintf(msgPullBackOff, c.Image))
+					w.event(containerRef(c.Name, isInit), v1.EventTypeWarning, evFailed, "Error: "+reasonImagePullBackOff)
+					if !sleep(ctx, d) {
+						return false
+					}
+					continue
+				}
+				if !sleep(ctx, w.failureDelay(&failBo)) {
+					return false
+				}
+				continue
+			}
+			failBo = backoff{}
+			runningID = id
+		}
+		if started != nil {
+			started()
+		}
+		term := w.watchContainer(ctx, c, kind, runningID)
+		runningID = ""
+		if term == nil {
+			return false
+		}
+		exited = term
+	}
+}
+
+type imageError struct {
+	reason string
+	msg    string
+}
+
+func (e *imageError) Error() string { return e.msg }
+
+// ensureImage makes the container's image available by its pull policy, with the kubelet's
+// events and waiting reasons.
+func (w *worker) ensureImage(ctx context.Context, c *v1.Container, isInit bool) (*cri.Image, error) {
+	ref := containerRef(c.Name, isInit)
+	img, err := w.m.cfg.Images.ImageStatus(ctx, c.Image)
+	present := err == nil
+	if present && c.ImagePullPolicy != v1.PullAlways {
+		w.event(ref, v1.EventTypeNormal, evPulled, fmt.Sprintf(msgAlreadyPresent, c.Image))
+		return img, nil
+	}
+	if c.ImagePullPolicy == v1.PullNever {
+		msg := fmt.Sprintf(msgNeverPull, c.Image)
+		w.setStatus(c.Name, isInit, func(s *v1.ContainerStatus) {
+			s.State = v1.ContainerState{Waiting: &v1.ContainerStateWaiting{Reason: evErrImageNeverPull, Message: msg}}
+		})
+		w.event(ref, v1.EventTypeWarning, evErrImageNeverPull, msg)
+		w.event(ref, v1.EventTypeWarning, evFailed, "Error: "+evErrImageNeverPull)
+		return nil, &imageError{reason: evErrImageNeverPull, msg: msg}
+	}
+	w.event(ref, v1.EventTypeNormal, evPulling, fmt.Sprintf(msgPulling, c.Image))
+	start := time.Now()
+	img, err = w.m.cfg.Images.PullImage(ctx, c.Image)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		msg := fmt.Sprintf(msgPullFailed, c.Image, err)
+		w.setStatus(c.Name, isInit, func(s *v1.ContainerStatus) {
+			s.State = v1.ContainerState{Waiting: &v1.ContainerStateWaiting{Reason: reasonErrImagePull, Message: msg}}
+		})
+		w.event(ref, v1.EventTypeWarning, evFailed, msg)
+		w.event(ref, v1.EventTypeWarning, evFailed, "Error: "+reasonErrImagePull)
+		return nil, &imageError{reason: reasonErrImagePull, msg: msg}
+	}
+	d := time.Since(start).Round(time.Millisecond)
+	w.event(ref, v1.EventTypeNormal, evPulled, fmt.Sprintf(msgPulled, c.Image, d, d, img.Size))
+	return img, nil
+}
+
+// configFailure reports an error that keeps a container from being created.
+func (w *worker) configFailure(c *v1.Container, isInit bool, reason string, err error) {
+	msg := err.Error()
+	w.setStatus(c.Name, isInit, func(s *v1.ContainerStatus) {
+		s.State = v1.ContainerState{Waiting: &v1.ContainerStateWaiting{Reason: reason, Message: msg}}
+	})
+	w.event(containerRef(c.Name, isInit), v1.EventTypeWarning, evFailed, "Error: "+msg)
+}
+
+// configReasoner is implemented by errors that mean "the container's configuration is
+// wrong" (the runtime may return one from CreateContainer).
+type configReasoner interface{ ConfigReason() string }
+
+func nodeCap() nodeCapacity {
+	var n nodeCapacity
+	n.CPU = *resource.NewQuantity(int64(runtime.NumCPU()), resource.DecimalSI)
+	var si unix.Sysinfo_t
+	if unix.Sysinfo(&si) == nil {
+		n.Memory = *resource.NewQuantity(int64(si.Totalram)*int64(si.Unit), resource.BinarySI)
+	}
+	return n
+}
+
+// startContainer makes and starts the next attempt of a container. It returns the new ID;
+// or term when the container was made but could not start (it then counts as an exit);
+// or an error when it could not be made (its waiting reason is already set).
+func (w *worker) startContainer(ctx context.Context, sandboxID string, c *v1.Container, kind containerKind,
+	vols map[string]string) (string, *v1.ContainerStateTerminated, error) {
+	isInit := kind != kindApp
+	rt := w.m.cfg.Runtime
+	ref := containerRef(c.Name, isInit)
+
+	img, err := w.ensureImage(ctx, c, isInit)
+	if err != nil {
+		return "", nil, err
+	}
+	snap := w.snapshot()
+	env, err := resolveEnv(snap, c, nodeCap())
+	if err != nil {
+		w.configFailure(c, isInit, reasonCreateConfigError, err)
+		return "", nil, err
+	}
+	vars := envMap(env)
+	mounts, err := containerMounts(c, vols, vars)
+	if err != nil {
+		w.configFailure(c, isInit, reasonCreateConfigError, err)
+		return "", nil, err
+	}
+	cc := c.DeepCopy()
+	cc.Command = expandList(c.Command, vars)
+	cc.Args = expandList(c.Args, vars)
+
+	prev := w.containerStatus(c.Name, isInit)
+	attempt := int(prev.RestartCount)
+	if prev.ContainerID != "" {
+		attempt++
+	}
+	logPath := w.m.containerLogPath(snap, c.Name, attempt)
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+		w.configFailure(c, isInit, reasonCreateError, fmt.Errorf("create log dir: %w", err))
+		return "", nil, err
+	}
+	termPath, err := w.m.prepareTerminationLog(snap, c, attempt)
+	if err != nil {
+		w.configFailure(c, isInit, reasonCreateError, fmt.Errorf("create termination log: %w", err))
+		return "", nil, err
+	}
+	id, err := rt.CreateContainer(ctx, sandboxID, &cri.ContainerConfig{
+		Pod: snap, Container: cc, Attempt: attempt, Image: img, Env: env, Mounts: mounts,
+		LogPath: logPath, TerminationMessageHostPath: termPath,
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", nil, err
+		}
+		reason := reasonCreateError
+		var cr configReasoner
+		if errors.As(err, &cr) {
+			reason = cr.ConfigReason()
+		}
+		w.configFailure(c, isInit, reason, err)
+		return "", nil, err
+	}
+	w.event(ref, v1.EventTypeNormal, evCreated, fmt.Sprintf(msgCreated, c.Name))
+
+	prevTerm := prev.State.Terminated
+	if prevTerm == nil {
+		prevTerm = prev.LastTerminationState.Terminated
+	}
+	commit := func(s *v1.ContainerStatus) {
+		s.ContainerID = containerIDPrefix + id
+		s.Image = c.Image
+		s.ImageID = imageRef(img)
+		s.RestartCount = int32(attempt)
+		if prevTerm != nil {
+			s.LastTerminationState = v1.ContainerState{Terminated: prevTerm}
+		}
+	}
+	if err := rt.StartContainer(ctx, id); err != nil {
+		if ctx.Err() != nil {
+			_ = rt.RemoveContainer(context.WithoutCancel(ctx), id)
+			return "", nil, err
+		}
+		w.event(ref, v1.EventTypeWarning, evFailed, "Error: "+err.Error())
+		term := &v1.ContainerStateTerminated{ExitCode: 128, Reason: reasonStartError, Message: err.Error(),
+			FinishedAt: metav1.NewTime(w.m.now()), ContainerID: containerIDPrefix + id}
+		w.setStatus(c.Name, isInit, func(s *v1.ContainerStatus) {
+			commit(s)
+			s.State = v1.ContainerState{Terminated: term}
+			s.Ready = false
+			s.Started = boolPtr(false)
+		})
+		w.removeOld(ctx, prev.ContainerID)
+		return "", term, nil
+	}
+	w.event(ref, v1.EventTypeNormal, evStarted, fmt.Sprintf(msgStarted, c.Name))
+	startedAt := w.m.now()
+	if cs, err := rt.ContainerStatus(ctx, id); err == nil && !cs.StartedAt.IsZero() {
+		startedAt = cs.StartedAt
+	}
+	// Without a prober, probes cannot gate anything: a running container counts as started
+	// and (unless it is a run-to-completion init container) ready.
+	startedOK := c.StartupProbe == nil || w.m.cfg.Prober == nil
+	ready := kind != kindInit && startedOK && (c.ReadinessProbe == nil || w.m.cfg.Prober == nil)
+	w.setStatus(c.Name, isInit, func(s *v1.ContainerStatus) {
+		commit(s)
+		s.State = v1.ContainerState{Running: &v1.ContainerStateRunning{StartedAt: metav1.NewTime(startedAt)}}
+		s.Started = boolPtr(startedOK)
+		s.Ready = ready
+	})
+	w.removeOld(ctx, prev.ContainerID)
+
+	if h := w.m.cfg.Hooks; h != nil && c.Lifecycle != nil && c.Lifecycle.PostStart != nil {
+		if err := h.PostStart(ctx, snap, c, id); err != nil && ctx.Err() == nil {
+			w.event(ref, v1.EventTypeWarning, evFailedPostStartHook, err.Error())
+			w.killAsync(ctx, c, isInit, id, w.podGrace(), fmt.Sprintf("FailedPostStartHook"))
+		}
+	}
+	return id, nil, nil
+}
+
+// removeOld removes the previous (dead) container of an attempt; its log file stays.
+func (w *worker) removeOld(ctx context.Context, statusID string) {
+	if id := trimID(statusID); id != "" {
+		if err := w.m.cfg.Runtime.RemoveContainer(ctx, id); err != nil && !errors.Is(err, cri.ErrNotFound) {
+			w.m.log.Warn("remove old container", "id", id, "err", err)
+		}
+	}
+}
+
+// killAsync stops a container the manager decided to kill (liveness failure, postStart
+// failure); its watcher then sees the exit and applies the restart policy.
+func (w *worker) killAsync(ctx context.Context, c *v1.Container, isInit bool, id string, grace int64, why string) {
+	w.mu.Lock()
+	if w.stopped[id] {
+		w.mu.Unlock()
+		return
+	}
+	w.stopped[id] = true
+	w.mu.Unlock()
+	_ = why
+	go func() {
+		_ = w.m.cfg.Runtime.StopContainer(ctx, id, time.Duration(grace)*time.Second)
+	}()
+}
+
+// watchContainer waits for a started container to exit (running its probes meanwhile) and
+// records the exit. It returns nil when ctx ended first.
+func (w *worker) watchContainer(ctx context.Context, c *v1.Container, kind containerKind, id string) *v1.ContainerStateTerminated {
+	isInit := kind != kindApp
+	probeCtx, stopProbes := context.WithCancel(ctx)
+	defer stopProbes()
+	if pr := w.m.cfg.Prober; pr != nil && kind != kindInit {
+		snap := w.snapshot()
+		go pr.Probe(probeCtx, snap, c, id, func(u ProbeUpdate) { w.applyProbe(ctx, c, isInit, id, u) })
+	}
+	cs, err := w.m.cfg.Runtime.WaitContainer(ctx, id)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		// The container vanished without an exit record.
+		cs = &cri.ContainerStatus{ID: id, ExitCode: 137, Reason: "ContainerStatusUnknown",
+			Message: "The container could not be located when the pod was terminated", FinishedAt: w.m.now()}
+	}
+	stopProbes()
+	st := w.containerStatus(c.Name, isInit)
+	if cs.StartedAt.IsZero() && st.State.Running != nil {
+		cs.StartedAt = st.State.Running.StartedAt.Time
+	}
+	snap := w.snapshot()
+	msg := cs.Message
+	if m := terminationMessage(w.m.terminationLogPath(snap, c.Name, int(st.RestartCount)),
+		w.m.containerLogPath(snap, c.Name, int(st.RestartCount)), c.TerminationMessagePolicy, cs.ExitCode); m != "" {
+		msg = m
+	}
+	term := terminatedState(cs, msg, w.m.now())
+	w.setStatus(c.Name, isInit, func(s *v1.ContainerStatus) {
+		if s.ContainerID != containerIDPrefix+id {
+			return
+		}
+		s.State = v1.ContainerState{Terminated: term}
+		s.Ready = kind == kindInit && term.ExitCode == 0
+		s.Started = boolPtr(false)
+	})
+	w.mu.Lock()
+	delete(w.stopped, id)
+	w.mu.Unlock()
+	return term
+}
+
+// applyProbe records a probe result for the container attempt id.
+func (w *worker) applyProbe(ctx context.Context, c *v1.Container, isInit bool, id string, u ProbeUpdate) {
+	if u.Started != nil || u.Ready != nil {
+		w.setStatus(c.Name, isInit, func(s *v1.ContainerStatus) {
+			if s.ContainerID != containerIDPrefix+id || s.State.Running == nil {
+				return
+			}
+			if u.Started != nil {
+				s.Started = boolPtr(*u.Started)
+			}
+			if u.Ready != nil {
+				s.Ready = *u.Ready && (s.Started == nil || *s.Started)
+			}
+		})
+	}
+	if u.LivenessFailed {
+		msg := u.Message
+		if msg == "" {
+			msg = fmt.Sprintf("Container %s failed liveness probe, will be restarted", c.Name)
+		}
+		w.event(containerRef(c.Name, isInit), v1.EventTypeNormal, evKilling, msg)
+		grace := w.podGrace()
+		if p := c.LivenessProbe; p != nil && p.TerminationGracePeriodSeconds != nil {
+			grace = *p.TerminationGracePeriodSeconds
+		}
+		w.killAsync(ctx, c, isInit, id, grace, "liveness")
+	}
+}
