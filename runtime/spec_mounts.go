@@ -18,19 +18,23 @@ const (
 )
 
 // defaultMounts are the kernel filesystems of every container, as in containerd's default
-// spec. /sys and its cgroup mount are writable only for privileged containers.
+// spec, with one difference: sysfs is mounted without "ro". The kernel shares one sysfs
+// superblock per network namespace, and the first mount's "ro" makes it read-only for every
+// later mount in the pod, privileged containers included. So /sys is made read-only per mount
+// instead, through ReadonlyPaths (WithMaskedPaths), and stays writable for privileged ones.
+// The cgroup mount is runc's own tmpfs and binds: "ro" there is per mount.
 func defaultMounts(privileged bool) []specs.Mount {
-	sysMode := "ro"
+	cgroupMode := "ro"
 	if privileged {
-		sysMode = "rw"
+		cgroupMode = "rw"
 	}
 	return []specs.Mount{
 		{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
 		{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
 		{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
 		{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
-		{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", sysMode}},
-		{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: []string{"nosuid", "noexec", "nodev", "relatime", sysMode}},
+		{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "rw"}},
+		{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: []string{"nosuid", "noexec", "nodev", "relatime", cgroupMode}},
 	}
 }
 

@@ -95,7 +95,7 @@ func TestWithMounts(t *testing.T) {
 				"/dev":                 {"tmpfs", "tmpfs", nil},
 				"/dev/pts":             {"devpts", "devpts", nil},
 				"/dev/mqueue":          {"mqueue", "mqueue", nil},
-				"/sys":                 {"sysfs", "sysfs", []string{"ro"}},
+				"/sys":                 {"sysfs", "sysfs", []string{"rw"}}, // read-only per mount: ReadonlyPaths
 				"/sys/fs/cgroup":       {"cgroup", "cgroup", []string{"ro"}},
 				"/dev/shm":             {"/run/podrun/sandboxes/sb1/shm", "bind", []string{"rbind", "rw"}},
 				"/etc/hosts":           {"/run/podrun/sandboxes/sb1/hosts", "bind", []string{"rbind", "rprivate", "rw"}},

@@ -267,18 +267,26 @@ func WithReadonlyRootfs(s *specs.Spec, in *SpecInput) error {
 	return nil
 }
 
-// WithMaskedPaths sets containerd's masked and read-only paths; none for privileged containers
-// and none with procMount Unmasked (the kubelet then sends empty lists, /sys ones included).
+// WithMaskedPaths sets containerd's masked and read-only paths, plus /sys read-only (see
+// defaultMounts: sysfs is mounted rw and made read-only per mount here). Privileged containers
+// get none; procMount Unmasked drops containerd's lists (the kubelet then sends empty ones) but
+// keeps /sys read-only.
 func WithMaskedPaths(s *specs.Spec, in *SpecInput) error {
-	pm := containerSC(in).ProcMount
-	if isPrivileged(in) || (pm != nil && *pm == v1.UnmaskedProcMount) {
-		s.Linux.MaskedPaths, s.Linux.ReadonlyPaths = nil, nil
+	s.Linux.MaskedPaths, s.Linux.ReadonlyPaths = nil, nil
+	if isPrivileged(in) {
+		return nil
+	}
+	if pm := containerSC(in).ProcMount; pm != nil && *pm == v1.UnmaskedProcMount {
+		s.Linux.ReadonlyPaths = []string{sysfsPath}
 		return nil
 	}
 	s.Linux.MaskedPaths = slices.Clone(DefaultMaskedPaths)
-	s.Linux.ReadonlyPaths = slices.Clone(DefaultReadonlyPaths)
+	s.Linux.ReadonlyPaths = append(slices.Clone(DefaultReadonlyPaths), sysfsPath)
 	return nil
 }
+
+// sysfsPath is where containers see sysfs.
+const sysfsPath = "/sys"
 
 // effectiveSeccompProfile is the container's seccompProfile, else the pod's, else
 // RuntimeDefault with --seccomp-default, else nil (unconfined).

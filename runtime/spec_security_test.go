@@ -258,23 +258,21 @@ func TestWithReadonlyRootfs(t *testing.T) {
 
 func TestWithMaskedPaths(t *testing.T) {
 	unmasked, def := v1.UnmaskedProcMount, v1.DefaultProcMount
+	defaults := append(slices.Clone(DefaultReadonlyPaths), "/sys")
 	tests := []struct {
-		name   string
-		sc     *v1.SecurityContext
-		masked bool
+		name             string
+		sc               *v1.SecurityContext
+		masked, readonly []string
 	}{
-		{"default", nil, true},
-		{"procMount Default", &v1.SecurityContext{ProcMount: &def}, true},
-		{"procMount Unmasked", &v1.SecurityContext{ProcMount: &unmasked}, false},
-		{"privileged", &v1.SecurityContext{Privileged: ptr(true)}, false},
+		{"default", nil, DefaultMaskedPaths, defaults},
+		{"procMount Default", &v1.SecurityContext{ProcMount: &def}, DefaultMaskedPaths, defaults},
+		{"procMount Unmasked keeps /sys read-only", &v1.SecurityContext{ProcMount: &unmasked}, nil, []string{"/sys"}},
+		{"privileged", &v1.SecurityContext{Privileged: ptr(true)}, nil, nil},
 	}
 	for _, tt := range tests {
 		s, _ := applyOpt(t, WithMaskedPaths, testInput(t, func(in *SpecInput) { in.Config.Container.SecurityContext = tt.sc }))
-		if tt.masked != (slices.Equal(s.Linux.MaskedPaths, DefaultMaskedPaths) && slices.Equal(s.Linux.ReadonlyPaths, DefaultReadonlyPaths)) {
-			t.Errorf("%s: masked %v readonly %v", tt.name, s.Linux.MaskedPaths, s.Linux.ReadonlyPaths)
-		}
-		if !tt.masked && (len(s.Linux.MaskedPaths) != 0 || len(s.Linux.ReadonlyPaths) != 0) {
-			t.Errorf("%s: masked %v readonly %v", tt.name, s.Linux.MaskedPaths, s.Linux.ReadonlyPaths)
+		if !slices.Equal(s.Linux.MaskedPaths, tt.masked) || !slices.Equal(s.Linux.ReadonlyPaths, tt.readonly) {
+			t.Errorf("%s: masked %v readonly %v, want %v %v", tt.name, s.Linux.MaskedPaths, s.Linux.ReadonlyPaths, tt.masked, tt.readonly)
 		}
 	}
 }

@@ -131,13 +131,15 @@ func pauseNamespaces(pod *v1.Pod) []specs.LinuxNamespace {
 	return append(ns, specs.LinuxNamespace{Type: specs.MountNamespace})
 }
 
-// pauseMounts are the few filesystems the pause needs, and the pause binary itself.
+// pauseMounts are the few filesystems the pause needs, and the pause binary itself. No /sys:
+// the kernel shares one sysfs superblock per network namespace, and a read-only sysfs mounted
+// first by the pause would make /sys read-only for every container of the pod, privileged
+// ones included (the masked /sys paths below are then absent, which runc accepts).
 func pauseMounts(pauseBinary string) []specs.Mount {
 	return []specs.Mount{
 		{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
 		{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
 		{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}},
-		{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
 		{Destination: "/pause", Type: "bind", Source: pauseBinary, Options: []string{"bind", "ro", "nosuid", "nodev"}},
 	}
 }
