@@ -142,11 +142,12 @@ func (a *ipam) allocate(id string) (ip net.IP, fresh bool, err error) {
 			continue
 		}
 		ip := uintToIP4(v)
-		if err := writeFileAtomic(a.dir, ip.String(), []byte(id)); err != nil {
+		if err := writeFile(a.dir, ip.String(), []byte(id), true); err != nil {
 			return nil, false, fmt.Errorf("allocate %s: %w", ip, err)
 		}
-		// Losing the hint only means an address may be reused sooner: not an error.
-		_ = writeFileAtomic(a.dir, lastReservedFile, []byte(ip.String()))
+		// Losing the hint only means an address may be reused sooner: not an error, and not
+		// worth a second fsync.
+		_ = writeFile(a.dir, lastReservedFile, []byte(ip.String()), false)
 		return ip, true, nil
 	}
 	return nil, false, fmt.Errorf("no free address left in %s (%d allocated)", a.subnet, len(held))
@@ -192,9 +193,9 @@ func (a *ipam) list() (map[string]net.IP, error) {
 	return out, nil
 }
 
-// writeFileAtomic writes dir/name through a synced temp file and a rename, so a crash leaves
-// either the old content or the new, never a torn file.
-func writeFileAtomic(dir, name string, data []byte) error {
+// writeFile writes dir/name through a temp file and a rename, so a crash leaves either the old
+// content or the new, never a torn file; durable also fsyncs the file and the directory.
+func writeFile(dir, name string, data []byte, durable bool) error {
 	f, err := os.CreateTemp(dir, ".tmp-"+name+"-")
 	if err != nil {
 		return err
@@ -205,10 +206,12 @@ func writeFileAtomic(dir, name string, data []byte) error {
 		os.Remove(tmp)
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
+	if durable {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			os.Remove(tmp)
+			return err
+		}
 	}
 	if err := f.Close(); err != nil {
 		os.Remove(tmp)
@@ -217,6 +220,9 @@ func writeFileAtomic(dir, name string, data []byte) error {
 	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
 		os.Remove(tmp)
 		return err
+	}
+	if !durable {
+		return nil
 	}
 	if d, err := os.Open(dir); err == nil {
 		_ = d.Sync()

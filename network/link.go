@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -225,7 +226,31 @@ func (m *Manager) ensureVeth(br netlink.Link, ns netns.NsHandle, sandboxID, host
 	if err := m.configurePod(nsh, podAddr); err != nil {
 		return made, err
 	}
+	m.waitOperUp(nsh, hostVeth)
 	return made, nil
+}
+
+// waitOperUp waits (briefly) until the kernel's link watcher has seen both ends of the pair,
+// and the bridge, come up. Until then a device's qdisc is still the "noop" one, which drops
+// every packet: the bridge loses its carrier when its last pod goes, and the first SYN to the
+// next pod was lost and retried a second later (seen in tests as 1 s connects, 1 in 10). It
+// takes well under a millisecond; a timeout is only logged.
+func (m *Manager) waitOperUp(nsh *netlink.Handle, hostVeth string) {
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		host, err1 := netlink.LinkByName(hostVeth)
+		eth, err2 := nsh.LinkByName(podInterface)
+		br, err3 := netlink.LinkByName(m.cfg.Bridge)
+		if err1 == nil && err2 == nil && err3 == nil && host.Attrs().OperState == netlink.OperUp &&
+			eth.Attrs().OperState == netlink.OperUp && br.Attrs().OperState == netlink.OperUp {
+			return
+		}
+		if time.Now().After(deadline) {
+			m.log.Warn("veth pair not operational after 2s", "veth", hostVeth)
+			return
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
 }
 
 // configurePod sets up lo and eth0 inside the namespace.

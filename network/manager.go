@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/google/nftables"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	v1 "k8s.io/api/core/v1"
@@ -126,7 +127,8 @@ func New(cfg Config) (*Manager, error) {
 // CIDR, a default route through the gateway, the MTU of the host's default route and lo up. It
 // makes the bridge and the nftables table when they are missing and maps the pod's hostPorts.
 // Calling it again for the same sandboxID keeps the address (a re-adopted pod keeps its IP)
-// and repairs what is missing. On error it undoes what it did.
+// and repairs what is missing. On error it undoes what it did. A hostNetwork pod gets the host's
+// IP and nothing else (netnsPath is then ignored).
 func (m *Manager) Setup(ctx context.Context, sandboxID, netnsPath string, pod *v1.Pod) (res *Result, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -135,6 +137,14 @@ func (m *Manager) Setup(ctx context.Context, sandboxID, netnsPath string, pod *v
 		return nil, fmt.Errorf("network setup: invalid sandbox ID %q", sandboxID)
 	}
 	wrap := func(err error) error { return fmt.Errorf("network setup of sandbox %s: %w", sandboxID, err) }
+	if pod != nil && pod.Spec.HostNetwork {
+		// The pod uses the host's namespace: nothing to make, and its IP is the host's.
+		ip, err := HostIP()
+		if err != nil {
+			return nil, wrap(err)
+		}
+		return &Result{IP: ip}, nil
+	}
 
 	ports, err := hostPorts(pod)
 	if err != nil {
@@ -268,6 +278,20 @@ func (m *Manager) ensureInfra() (netlink.Link, error) {
 	br, err := m.ensureBridge()
 	if err != nil {
 		return nil, err
+	}
+	if m.tableReady {
+		// A firewall reload (`nft flush ruleset`, nftables.service restart) deletes our table
+		// behind our back: make it again rather than fail to add rules to it.
+		c, err := nftables.New()
+		if err != nil {
+			return nil, err
+		}
+		if ok, err := m.nft.tableExists(c); err != nil {
+			return nil, err
+		} else if !ok {
+			m.log.Warn("nftables table disappeared; recreating it (hostPorts of running pods are lost)", "table", m.cfg.Table)
+			m.tableReady = false
+		}
 	}
 	if !m.tableReady {
 		if err := m.nft.ensureTable(); err != nil {

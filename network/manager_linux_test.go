@@ -486,3 +486,82 @@ func BenchmarkSetupTeardownHostPort(b *testing.B) {
 		}
 	}
 }
+
+func TestHostNetworkPodGetsHostIP(t *testing.T) {
+	m := newTestManager(t)
+	pod := testPod("hn", v1.ContainerPort{ContainerPort: 80, HostPort: 80})
+	pod.Spec.HostNetwork = true
+	id := newSandboxID()
+	res, err := m.Setup(context.Background(), id, "", pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, _ := HostIP()
+	if !res.IP.Equal(host) || res.Interface != "" {
+		t.Fatalf("hostNetwork result %+v, host IP %s", res, host)
+	}
+	if err := m.Teardown(context.Background(), id, ""); err != nil {
+		t.Fatal(err)
+	}
+	if veths, rules, ips := leftovers(t, m); len(veths)+rules+ips != 0 {
+		t.Fatalf("leftovers: veths %v rules %d ips %d", veths, rules, ips)
+	}
+}
+
+// A firewall reload that deletes every table must not break the next pod's hostPorts.
+func TestTableRecreatedAfterFlush(t *testing.T) {
+	m := newTestManager(t)
+	ctx := context.Background()
+	nsA, idA := newNetns(t), newSandboxID()
+	if _, err := m.Setup(ctx, idA, nsA, testPod("a", v1.ContainerPort{ContainerPort: 80, HostPort: freePort(t)})); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Teardown(ctx, idA, nsA) })
+	if err := m.nft.deleteTable(); err != nil {
+		t.Fatal(err)
+	}
+	nsB, idB := newNetns(t), newSandboxID()
+	hp := freePort(t)
+	if _, err := m.Setup(ctx, idB, nsB, testPod("b", v1.ContainerPort{ContainerPort: 7070, HostPort: hp})); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Teardown(ctx, idB, nsB) })
+	listen(t, nsB, 7070, "b")
+	if got, err := dialHello(fmt.Sprintf("127.0.0.1:%d", hp)); err != nil || got != "hello b" {
+		t.Fatalf("hostPort after table recreation: %q, %v", got, err)
+	}
+}
+
+// BenchmarkSetupParallel measures pod network setups per second with several at once (the
+// teardowns are outside the timed region).
+func BenchmarkSetupParallel(b *testing.B) {
+	m := newTestManager(b)
+	ctx := context.Background()
+	type pair struct{ id, ns string }
+	var mu sync.Mutex
+	var made []pair
+	b.Cleanup(func() {
+		for _, p := range made {
+			_ = m.Teardown(ctx, p.id, p.ns)
+		}
+	})
+	nss := make(chan string, b.N)
+	for i := 0; i < b.N; i++ {
+		nss <- newNetns(b)
+	}
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			ns, id := <-nss, newSandboxID()
+			if _, err := m.Setup(ctx, id, ns, testPod("bench")); err != nil {
+				b.Error(err)
+				return
+			}
+			mu.Lock()
+			made = append(made, pair{id, ns})
+			mu.Unlock()
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "setups/s")
+}
