@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os/exec"
 	"sort"
 	"strings"
 	"sync"
@@ -66,6 +67,12 @@ func TestSetupGivesEth0AndHostReachesPod(t *testing.T) {
 	}
 	if !def {
 		t.Errorf("no default route via %s: %v", m.gateway, routes)
+	}
+
+	// What an operator sees: `nsenter --net=<pinned netns> ip addr show eth0`.
+	out, err := exec.Command("nsenter", "--net="+nsPath, "busybox", "ip", "-4", "addr", "show", "eth0").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "inet "+res.IP.String()+"/24") {
+		t.Errorf("nsenter ip addr: %v\n%s", err, out)
 	}
 
 	// Host → pod over the bridge.
@@ -213,6 +220,46 @@ func TestHostPortThroughLoopbackAndConflict(t *testing.T) {
 	}
 	if got, err := dialHello(fmt.Sprintf("127.0.0.1:%d", hp2)); err != nil || got != "hello a8081" {
 		t.Fatalf("127.0.0.1:%d (hostIP 127.0.0.1) → pod: %q, %v", hp2, got, err)
+	}
+
+	// UDP hostPort through 127.0.0.1.
+	udpPort := freePort(t)
+	if _, err := m.Setup(ctx, idA, nsA, func() *v1.Pod {
+		p := podA.DeepCopy()
+		p.Spec.Containers[0].Ports = append(p.Spec.Containers[0].Ports,
+			v1.ContainerPort{ContainerPort: 5353, HostPort: udpPort, Protocol: v1.ProtocolUDP})
+		return p
+	}()); err != nil {
+		t.Fatalf("re-Setup with a UDP port added: %v", err)
+	}
+	var uc net.PacketConn
+	if err := inNetns(nsA, func() (err error) { uc, err = net.ListenPacket("udp4", ":5353"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	defer uc.Close()
+	go func() {
+		buf := make([]byte, 64)
+		for {
+			n, from, err := uc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			_, _ = uc.WriteTo(append([]byte("echo "), buf[:n]...), from)
+		}
+	}()
+	cu, err := net.Dial("udp4", fmt.Sprintf("127.0.0.1:%d", udpPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cu.Close()
+	_ = cu.SetDeadline(time.Now().Add(3 * time.Second))
+	_, _ = cu.Write([]byte("ping"))
+	buf := make([]byte, 64)
+	if n, err := cu.Read(buf); err != nil || string(buf[:n]) != "echo ping" {
+		t.Fatalf("UDP hostPort: %q, %v", buf[:n], err)
+	}
+	if got, err := dialHello(fmt.Sprintf("127.0.0.1:%d", hp)); err != nil || got != "hello a8080" {
+		t.Fatalf("TCP hostPort after re-Setup: %q, %v", got, err)
 	}
 
 	// Pod b reaches pod a's hostPort through the gateway (a host address): needs the SNAT of
@@ -564,4 +611,41 @@ func BenchmarkSetupParallel(b *testing.B) {
 	})
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "setups/s")
+}
+
+// Two pods asking for the same hostPort at the same time: exactly one gets it.
+func TestConcurrentHostPortConflict(t *testing.T) {
+	m := newTestManager(t)
+	ctx := context.Background()
+	hp := freePort(t)
+	const n = 6
+	ids, nss := make([]string, n), make([]string, n)
+	errs := make([]error, n)
+	for i := range ids {
+		ids[i], nss[i] = newSandboxID(), newNetns(t)
+	}
+	var wg sync.WaitGroup
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = m.Setup(ctx, ids[i], nss[i], testPod(fmt.Sprint("p", i), v1.ContainerPort{ContainerPort: 80, HostPort: hp}))
+		}()
+	}
+	wg.Wait()
+	won := 0
+	for i := range ids {
+		if errs[i] == nil {
+			won++
+			defer func() { _ = m.Teardown(ctx, ids[i], nss[i]) }()
+		} else if !strings.Contains(errs[i].Error(), "already allocated") {
+			t.Errorf("pod %d: %v", i, errs[i])
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d pods got hostPort %d", won, hp)
+	}
+	if veths, rules, ips := leftovers(t, m); len(veths) != 1 || rules != 1 || ips != 1 {
+		t.Fatalf("state: veths %v rules %d ips %d, want 1 each", veths, rules, ips)
+	}
 }
