@@ -67,14 +67,16 @@ func (c *cli) waitPods(ctx context.Context, pods []*v1.Pod, timeout time.Duratio
 	cl := c.client()
 	anyFailed := false
 	for _, p := range pods {
+		status := "Pending"
 		for {
 			cur, err := cl.GetPod(ctx, p.Namespace, p.Name)
 			if err != nil {
-				if ctx.Err() != nil {
-					return fmt.Errorf("timed out waiting for pod/%s", p.Name)
+				if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+					return fmt.Errorf("timed out after %v waiting for pod/%s to be Running (STATUS %s)", timeout, p.Name, status)
 				}
 				return err
 			}
+			status = printers.PodStatus(cur)
 			done, failedMsg := podSettled(cur)
 			if done {
 				if failedMsg != "" {
@@ -86,7 +88,7 @@ func (c *cli) waitPods(ctx context.Context, pods []*v1.Pod, timeout time.Duratio
 			select {
 			case <-ctx.Done():
 				if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-					return fmt.Errorf("timed out after %v waiting for pod/%s to be Running (STATUS %s)", timeout, p.Name, printers.PodStatus(cur))
+					return fmt.Errorf("timed out after %v waiting for pod/%s to be Running (STATUS %s)", timeout, p.Name, status)
 				}
 				return ctx.Err()
 			case <-time.After(200 * time.Millisecond):
