@@ -168,20 +168,6 @@ func TestWithResources(t *testing.T) {
 	}
 }
 
-func TestNormalizeSysctlName(t *testing.T) {
-	for in, want := range map[string]string{
-		"net.ipv4.ip_forward":              "net.ipv4.ip_forward",
-		"net/ipv4/ip_forward":              "net.ipv4.ip_forward",
-		"net/ipv4/conf/eth0.100/rp_filter": "net.ipv4.conf.eth0/100.rp_filter",
-		"net.ipv4.conf.eth0/100.rp_filter": "net.ipv4.conf.eth0/100.rp_filter",
-		"kernel":                           "kernel",
-	} {
-		if got := NormalizeSysctlName(in); got != want {
-			t.Errorf("NormalizeSysctlName(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestValidateSysctls(t *testing.T) {
 	tests := []struct {
 		name    string

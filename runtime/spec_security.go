@@ -12,6 +12,8 @@ import (
 	"github.com/moby/profiles/seccomp"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	v1 "k8s.io/api/core/v1"
+
+	"github.com/podrun/podrun/sandbox"
 )
 
 // DefaultCapabilities is the set containerd's CRI gives a non-privileged container (docker's
@@ -37,17 +39,10 @@ var AllCapabilities = []string{
 	"CAP_BPF", "CAP_CHECKPOINT_RESTORE",
 }
 
-// DefaultMaskedPaths and DefaultReadonlyPaths are containerd's defaults for non-privileged
-// containers: kernel interfaces that leak host data or can change the host.
+// DefaultMaskedPaths and DefaultReadonlyPaths are containerd's defaults, shared with the pause.
 var (
-	DefaultMaskedPaths = []string{
-		"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-		"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
-		"/sys/devices/virtual/powercap", "/proc/scsi",
-	}
-	DefaultReadonlyPaths = []string{
-		"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
-	}
+	DefaultMaskedPaths   = sandbox.DefaultMaskedPaths
+	DefaultReadonlyPaths = sandbox.DefaultReadonlyPaths
 )
 
 // WithUser sets the process's uid, gid and supplementary groups, and enforces runAsNonRoot.

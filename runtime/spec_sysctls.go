@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	v1 "k8s.io/api/core/v1"
+
+	"github.com/podrun/podrun/sandbox"
 )
 
 // ReasonSysctlForbidden is the kubelet's pod rejection reason for a sysctl it may not set.
@@ -27,38 +29,6 @@ var SafeSysctls = []string{
 	"net.ipv4.tcp_wmem",
 }
 
-// NormalizeSysctlName turns the slash form ("net/ipv4/conf/eth0.100/rp_filter") into the dot
-// form runc expects ("net.ipv4.conf.eth0/100.rp_filter"), as the kubelet does: when the first
-// separator is a slash, dots and slashes swap.
-func NormalizeSysctlName(name string) string {
-	i := strings.IndexAny(name, "./")
-	if i < 0 || name[i] == '.' {
-		return name
-	}
-	return strings.Map(func(r rune) rune {
-		switch r {
-		case '.':
-			return '/'
-		case '/':
-			return '.'
-		}
-		return r
-	}, name)
-}
-
-// sysctlNamespace is the namespace a (dot-form) sysctl belongs to: "ipc", "net", or "" when it
-// is not namespaced (it would change the whole node).
-func sysctlNamespace(name string) string {
-	switch {
-	case name == "kernel.sem", strings.HasPrefix(name, "kernel.shm"),
-		strings.HasPrefix(name, "kernel.msg"), strings.HasPrefix(name, "fs.mqueue."):
-		return "ipc"
-	case strings.HasPrefix(name, "net."):
-		return "net"
-	}
-	return ""
-}
-
 // ValidateSysctls is the kubelet's sysctl admission: every sysctl of the pod must be safe or
 // match an allowed unsafe pattern ("net.core.*" or an exact name), be namespaced, and not
 // belong to a namespace the pod shares with the host. A rejection is a *ConfigError with
@@ -69,10 +39,10 @@ func ValidateSysctls(pod *v1.Pod, allowedUnsafe []string) error {
 		return nil
 	}
 	for _, s := range sc.Sysctls {
-		name := NormalizeSysctlName(s.Name)
-		ns := sysctlNamespace(name)
+		name := sandbox.NormalizeSysctlName(s.Name)
+		ns := sandbox.SysctlNamespace(name)
 		allowed := slices.Contains(SafeSysctls, name) || slices.ContainsFunc(allowedUnsafe, func(p string) bool {
-			return sysctlPatternMatch(NormalizeSysctlName(p), name)
+			return sysctlPatternMatch(sandbox.NormalizeSysctlName(p), name)
 		})
 		switch {
 		case !allowed || ns == "":

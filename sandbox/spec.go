@@ -4,10 +4,25 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	v1 "k8s.io/api/core/v1"
+)
+
+// DefaultMaskedPaths and DefaultReadonlyPaths are containerd's defaults for non-privileged
+// containers (the pause and app containers alike): kernel interfaces that leak host data or can
+// change the host.
+var (
+	DefaultMaskedPaths = []string{
+		"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+		"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
+		"/sys/devices/virtual/powercap", "/proc/scsi",
+	}
+	DefaultReadonlyPaths = []string{
+		"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+	}
 )
 
 // PauseUID is the uid and gid of the pause process (the "nobody" of Kubernetes' pause image).
@@ -105,12 +120,8 @@ func PauseSpec(in *SpecInput) (*specs.Spec, error) {
 			Resources: &specs.LinuxResources{
 				Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}},
 			},
-			MaskedPaths: []string{
-				"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-				"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
-				"/sys/devices/virtual/powercap", "/proc/scsi",
-			},
-			ReadonlyPaths: []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"},
+			MaskedPaths:   slices.Clone(DefaultMaskedPaths),
+			ReadonlyPaths: slices.Clone(DefaultReadonlyPaths),
 		},
 	}, nil
 }
@@ -155,8 +166,8 @@ func podSysctls(pod *v1.Pod) (map[string]string, error) {
 	}
 	out := make(map[string]string, len(sc.Sysctls))
 	for _, s := range sc.Sysctls {
-		name := dotSysctlName(s.Name)
-		switch namespaceOfSysctl(name) {
+		name := NormalizeSysctlName(s.Name)
+		switch SysctlNamespace(name) {
 		case "":
 			return nil, fmt.Errorf("sysctl %q is not namespaced: it cannot be set for one pod", s.Name)
 		case "net":
@@ -173,9 +184,10 @@ func podSysctls(pod *v1.Pod) (map[string]string, error) {
 	return out, nil
 }
 
-// dotSysctlName converts the slash form of a sysctl name to the dot form (dots and slashes
-// swap when the first separator is a slash: "net/ipv4/conf/eth0.1/x" → "net.ipv4.conf.eth0/1.x").
-func dotSysctlName(name string) string {
+// NormalizeSysctlName turns the slash form of a sysctl name into the dot form runc expects, as
+// the kubelet does: when the first separator is a slash, dots and slashes swap
+// ("net/ipv4/conf/eth0.100/rp_filter" → "net.ipv4.conf.eth0/100.rp_filter").
+func NormalizeSysctlName(name string) string {
 	if i := strings.IndexAny(name, "./"); i < 0 || name[i] == '.' {
 		return name
 	}
@@ -189,8 +201,9 @@ func dotSysctlName(name string) string {
 	}, name)
 }
 
-// namespaceOfSysctl is "ipc", "net" or "" (not namespaced), as the kubelet classifies them.
-func namespaceOfSysctl(name string) string {
+// SysctlNamespace is the namespace a dot-form sysctl belongs to, as the kubelet classifies
+// them: "ipc", "net", or "" when it is not namespaced (it would change the whole node).
+func SysctlNamespace(name string) string {
 	switch {
 	case name == "kernel.sem", strings.HasPrefix(name, "kernel.shm"),
 		strings.HasPrefix(name, "kernel.msg"), strings.HasPrefix(name, "fs.mqueue."):
