@@ -2,7 +2,13 @@ package runtime
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/podrun/podrun/cri"
 )
 
 // Rootfs is the part of the image store the runtime needs: overlay root filesystems.
@@ -25,7 +31,74 @@ type Config struct {
 	// (the kubelet's --seccomp-default).
 	SeccompDefault bool
 	Logger         *slog.Logger
+	// Binary is the static podrun binary started as the monitor and bind-mounted into the
+	// pause as /pause; "" = this process's own executable (the daemon). Tests set it.
+	Binary string
 }
 
-// MonitorMain is the entry point of `podrun monitor`; it returns the exit code.
-func MonitorMain(args []string) int { return 1 }
+// Runtime implements cri.RuntimeService with libcontainer, one monitor process per sandbox.
+// It keeps no state in memory that matters: everything is read back from StateDir, so a
+// restarted daemon (a new Runtime on the same StateDir) carries on.
+type Runtime struct {
+	cfg    Config
+	p      paths
+	log    *slog.Logger
+	binary string
+
+	locks sync.Map // id → *sync.Mutex: serialises mutations of one sandbox or container
+}
+
+var _ cri.RuntimeService = (*Runtime)(nil)
+
+// New checks the configuration and makes the state directories.
+func New(cfg Config) (*Runtime, error) {
+	if cfg.StateDir == "" {
+		cfg.StateDir = "/run/podrun"
+	}
+	if cfg.RootDir == "" {
+		cfg.RootDir = "/var/lib/podrun"
+	}
+	if cfg.CgroupRoot == "" {
+		cfg.CgroupRoot = "podrun"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	var err error
+	// specconv and the monitor need absolute paths (specconv resolves against the cwd).
+	if cfg.StateDir, err = filepath.Abs(cfg.StateDir); err != nil {
+		return nil, fmt.Errorf("runtime: state dir: %w", err)
+	}
+	if cfg.RootDir, err = filepath.Abs(cfg.RootDir); err != nil {
+		return nil, fmt.Errorf("runtime: root dir: %w", err)
+	}
+	bin := cfg.Binary
+	if bin == "" {
+		if bin, err = os.Executable(); err != nil {
+			return nil, fmt.Errorf("runtime: own executable: %w", err)
+		}
+	}
+	if bin, err = filepath.EvalSymlinks(bin); err != nil {
+		return nil, fmt.Errorf("runtime: binary: %w", err)
+	}
+	r := &Runtime{cfg: cfg, p: paths{state: cfg.StateDir, root: cfg.RootDir}, log: cfg.Logger, binary: bin}
+	for _, d := range []string{r.p.runc(), r.p.sandboxesDir(), r.p.containersDir(), filepath.Join(cfg.StateDir, "netns"), filepath.Join(cfg.StateDir, "ns"), filepath.Join(cfg.RootDir, "snapshots")} {
+		if err := os.MkdirAll(d, 0o711); err != nil {
+			return nil, fmt.Errorf("runtime: %w", err)
+		}
+	}
+	return r, nil
+}
+
+// lock serialises mutations of one object (sandbox or container) by id.
+func (r *Runtime) lock(id string) func() {
+	v, _ := r.locks.LoadOrStore(id, &sync.Mutex{})
+	mu := v.(*sync.Mutex)
+	mu.Lock()
+	return mu.Unlock
+}
+
+// monitor returns the client of a sandbox's monitor.
+func (r *Runtime) monitor(sandboxID string) *monitorClient {
+	return newMonitorClient(r.p.sandboxFile(sandboxID, "monitor.sock"))
+}

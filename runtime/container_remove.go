@@ -1,0 +1,64 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/opencontainers/runc/libcontainer"
+
+	"github.com/podrun/podrun/cri"
+)
+
+// RemoveContainer destroys the container (killing it if it still runs), unmounts its rootfs and
+// removes its state; removing a removed container is not an error.
+func (r *Runtime) RemoveContainer(ctx context.Context, id string) error {
+	if !validID(id) {
+		return nil
+	}
+	unlock := r.lock(id)
+	defer unlock()
+	if err := r.removeContainer(ctx, id); err != nil {
+		return fmt.Errorf("remove container %s: %w", id, err)
+	}
+	return nil
+}
+
+func (r *Runtime) removeContainer(ctx context.Context, id string) error {
+	dir := r.p.container(id)
+	rec, err := r.readContainer(id)
+	if err != nil && !errors.Is(err, cri.ErrNotFound) {
+		return err
+	}
+	var errs []error
+	if rec != nil {
+		err := r.monitor(rec.SandboxID).call(ctx, "remove", monIDReq{ID: id}, nil)
+		if err != nil && !errors.Is(err, errMonitorGone) {
+			errs = append(errs, err)
+		}
+	}
+	// Without a monitor (or if it failed), destroy here.
+	if c, err := libcontainer.Load(r.p.runc(), id); err == nil {
+		if err := destroyContainer(c, 10*time.Second); err != nil {
+			errs = append(errs, fmt.Errorf("destroy: %w", err))
+		}
+	}
+	rootfs := filepath.Join(dir, "rootfs")
+	if r.cfg.Rootfs != nil {
+		if _, err := os.Stat(dir); err == nil {
+			if err := r.cfg.Rootfs.UnmountRootfs(rootfs, r.p.snapshot(id)); err != nil {
+				errs = append(errs, fmt.Errorf("unmount rootfs: %w", err))
+			}
+		}
+	}
+	if err := removeDirNoMounts(dir); err != nil {
+		errs = append(errs, err)
+	}
+	if err := os.RemoveAll(r.p.snapshot(id)); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}

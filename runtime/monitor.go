@@ -1,0 +1,411 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	goruntime "runtime"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/sirupsen/logrus"
+	"golang.org/x/sys/unix"
+	v1 "k8s.io/api/core/v1"
+
+	"github.com/podrun/podrun/cri"
+	"github.com/podrun/podrun/sandbox"
+)
+
+// The monitor is `podrun monitor --state DIR --sandbox ID`, one per pod, started by
+// RunPodSandbox in its own session. It is the parent of the pause and of every container of
+// the pod (and a child subreaper), owns their stdio, writes the CRI logs and the exit records,
+// and answers the daemon over HTTP+JSON on <sandbox dir>/monitor.sock. It never depends on
+// the daemon: a killed daemon leaves it, the pod and its logs running.
+
+// readyFD is the pipe on which the monitor tells RunPodSandbox "ok" or "error: …".
+const readyFD = 3
+
+type monitor struct {
+	p   paths
+	id  string
+	log *slog.Logger
+
+	pod    *v1.Pod
+	status cri.SandboxStatus
+
+	pause     *libcontainer.Container
+	pauseProc *libcontainer.Process
+	pauseDone chan struct{}
+
+	mu   sync.Mutex
+	ctrs map[string]*monContainer
+
+	// spawnMu is held while libcontainer starts processes (it waits for its intermediate
+	// children itself) and while the reaper reaps: the reaper never steals their statuses.
+	spawnMu sync.Mutex
+	known   map[int]bool // pids waited for by libcontainer or by us
+
+	cleanups []func() // undo steps of the sandbox setup, in reverse order
+	stop     chan struct{}
+}
+
+// monContainer is one container owned by the monitor.
+type monContainer struct {
+	id      string
+	c       *libcontainer.Container
+	proc    *libcontainer.Process
+	pid     int
+	log     io.Closer
+	stdin   io.Closer // write end kept open for containers with stdin: true
+	copiers sync.WaitGroup
+
+	started   time.Time
+	done      chan struct{} // closed after exit.json is written
+	exit      *ExitRecord
+	cgroupMem string // memory cgroup dir, for the OOM counter
+}
+
+// MonitorMain is the entry point of `podrun monitor`; it returns the exit code.
+func MonitorMain(args []string) int {
+	fs := flag.NewFlagSet("monitor", flag.ContinueOnError)
+	state := fs.String("state", "/run/podrun", "state dir")
+	id := fs.String("sandbox", "", "sandbox id")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	// Keep the monitor small: one per pod, 50 pods must cost little. The heap is tiny, so a
+	// low GC target is cheap; one P avoids idle per-P caches.
+	if os.Getenv("GOMAXPROCS") == "" {
+		goruntime.GOMAXPROCS(1)
+	}
+	debug.SetGCPercent(20)
+	debug.SetMemoryLimit(16 << 20)
+
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("sandbox", *id)
+	logrus.SetOutput(os.Stderr)
+	logrus.SetLevel(logrus.WarnLevel)
+
+	ready := os.NewFile(readyFD, "ready")
+	m := &monitor{
+		p: paths{state: *state}, id: *id, log: log,
+		ctrs: map[string]*monContainer{}, known: map[int]bool{},
+		stop: make(chan struct{}), pauseDone: make(chan struct{}),
+	}
+	if !validID(*id) {
+		fmt.Fprintf(ready, "error: invalid sandbox id %q\n", *id)
+		return 2
+	}
+	ln, err := m.setup()
+	if err != nil {
+		log.Error("setup failed", "err", err)
+		m.undo()
+		if ready != nil {
+			fmt.Fprintf(ready, "error: %v\n", err)
+		}
+		return 1
+	}
+	srv := &http.Server{Handler: m.handler(), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln) //nolint:errcheck // ends with the listener
+	if ready != nil {
+		fmt.Fprintln(ready, "ok")
+		ready.Close()
+	}
+	log.Info("sandbox ready", "pause", m.status.Pid)
+	debug.FreeOSMemory()
+
+	go m.reaper()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT)
+	select {
+	case <-m.stop:
+	case s := <-sigs:
+		log.Info("signal, shutting down", "signal", s)
+		m.shutdown()
+	}
+	// Let the shutdown answer reach the daemon before the socket goes.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	srv.Shutdown(ctx) //nolint:errcheck
+	cancel()
+	log.Info("monitor exit")
+	return 0
+}
+
+// setup makes the pause, pins its namespaces and writes the pod files; every step registers
+// its undo in m.cleanups.
+func (m *monitor) setup() (net.Listener, error) {
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		return nil, fmt.Errorf("child subreaper: %w", err)
+	}
+	dir := m.p.sandbox(m.id)
+	var pod v1.Pod
+	if err := readJSON(filepath.Join(dir, "pod.json"), &pod); err != nil {
+		return nil, fmt.Errorf("read pod: %w", err)
+	}
+	m.pod = &pod
+	spec, err := readSpec(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read pause spec: %w", err)
+	}
+	cfg, err := libcontainerConfig(m.id, dir, spec)
+	if err != nil {
+		return nil, err
+	}
+	proc, err := newProcess(spec.Process, true)
+	if err != nil {
+		return nil, err
+	}
+	c, err := libcontainer.Create(m.p.runc(), m.id, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("create pause: %w", err)
+	}
+	m.pause = c
+	m.cleanups = append(m.cleanups, func() { destroyContainer(c, 5*time.Second) })
+	// The pause's stdio is /dev/null: it never writes.
+	m.spawnMu.Lock()
+	err = c.Run(proc)
+	var pid int
+	if err == nil {
+		pid, err = proc.Pid()
+		m.known[pid] = true
+	}
+	m.spawnMu.Unlock()
+	if err != nil {
+		return nil, fmt.Errorf("start pause: %w", err)
+	}
+	m.pauseProc = proc
+	go func() {
+		proc.Wait() //nolint:errcheck // the exit status of the pause does not matter
+		m.spawnMu.Lock()
+		delete(m.known, pid)
+		m.spawnMu.Unlock()
+		close(m.pauseDone)
+		m.mu.Lock()
+		stopping := m.status.State == cri.SandboxNotReady
+		m.status.State = cri.SandboxNotReady
+		m.status.Pid = 0
+		st := m.status
+		m.mu.Unlock()
+		if !stopping {
+			m.log.Warn("pause exited")
+		}
+		writeJSONAtomic(m.p.sandboxFile(m.id, "sandbox.json"), st) //nolint:errcheck
+	}()
+
+	hostname, err := sandbox.PodHostname(m.pod)
+	if err != nil {
+		return nil, err
+	}
+	st := cri.SandboxStatus{
+		ID: m.id, PodUID: string(pod.UID), State: cri.SandboxReady, Pid: pid,
+		CreatedAt: time.Now().UTC(), Namespaces: map[string]string{},
+		CgroupParent: podCgroupParent(spec.Linux.CgroupsPath), Hostname: hostname,
+	}
+	pins := []struct{ kind, path string }{}
+	if !pod.Spec.HostNetwork {
+		pins = append(pins, struct{ kind, path string }{"net", m.p.netns(m.id)}, struct{ kind, path string }{"uts", filepath.Join(m.p.nsDir(m.id), "uts")})
+	}
+	if !pod.Spec.HostIPC {
+		pins = append(pins, struct{ kind, path string }{"ipc", filepath.Join(m.p.nsDir(m.id), "ipc")})
+	}
+	if pod.Spec.ShareProcessNamespace != nil && *pod.Spec.ShareProcessNamespace && !pod.Spec.HostPID {
+		pins = append(pins, struct{ kind, path string }{"pid", filepath.Join(m.p.nsDir(m.id), "pid")})
+	}
+	for _, pin := range pins {
+		if err := sandbox.PinNamespace(pid, pin.kind, pin.path); err != nil {
+			return nil, err
+		}
+		path := pin.path
+		m.cleanups = append(m.cleanups, func() { sandbox.Unpin(path) }) //nolint:errcheck
+		st.Namespaces[pin.kind] = pin.path
+	}
+	m.cleanups = append(m.cleanups, func() { os.Remove(m.p.nsDir(m.id)) })
+	if p, ok := st.Namespaces["net"]; ok {
+		if err := sandbox.LoopbackUp(p); err != nil {
+			return nil, err
+		}
+	}
+	if st.HostnamePath, st.HostsPath, st.ResolvConfPath, err = sandbox.WriteFiles(dir, m.pod, hostname, ""); err != nil {
+		return nil, err
+	}
+	if !pod.Spec.HostIPC {
+		shm := filepath.Join(dir, "shm")
+		if err := sandbox.MountShm(shm); err != nil {
+			return nil, err
+		}
+		m.cleanups = append(m.cleanups, func() { sandbox.UnmountShm(shm) }) //nolint:errcheck
+		st.ShmPath = shm
+	}
+	m.status = st
+	if err := writeJSONAtomic(filepath.Join(dir, "sandbox.json"), st); err != nil {
+		return nil, fmt.Errorf("write sandbox.json: %w", err)
+	}
+	sock := filepath.Join(dir, "monitor.sock")
+	os.Remove(sock)
+	lpath, done, err := shortSockPath(sock)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("unix", lpath)
+	done()
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", sock, err)
+	}
+	m.cleanups = append(m.cleanups, func() { ln.Close(); os.Remove(sock) })
+	if err := os.WriteFile(filepath.Join(dir, "monitor.pid"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		return nil, err
+	}
+	return ln, nil
+}
+
+// podCgroupParent returns "/podrun/pod<uid>" for the pause's "/podrun/pod<uid>/<id>".
+func podCgroupParent(cgroupsPath string) string { return filepath.Dir(cgroupsPath) }
+
+func (m *monitor) undo() {
+	for i := len(m.cleanups) - 1; i >= 0; i-- {
+		m.cleanups[i]()
+	}
+	m.cleanups = nil
+}
+
+// shutdown kills and destroys every container and the pause, unpins the namespaces and
+// unmounts shm. The daemon removes the directories and the pod cgroup afterwards.
+func (m *monitor) shutdown() {
+	m.mu.Lock()
+	ctrs := make([]*monContainer, 0, len(m.ctrs))
+	for _, c := range m.ctrs {
+		ctrs = append(ctrs, c)
+	}
+	m.status.State = cri.SandboxNotReady
+	m.mu.Unlock()
+	for _, c := range ctrs {
+		m.removeContainer(c)
+	}
+	m.undo()
+}
+
+// destroyContainer kills a libcontainer container that may still run, waits for its init to
+// be gone and destroys it (cgroup and state dir).
+func destroyContainer(c *libcontainer.Container, timeout time.Duration) error {
+	if st, err := c.Status(); err == nil && st != libcontainer.Stopped {
+		c.Signal(unix.SIGKILL) //nolint:errcheck // it may have exited meanwhile
+		deadline := time.Now().Add(timeout)
+		for time.Now().Before(deadline) {
+			if st, err := c.Status(); err != nil || st == libcontainer.Stopped {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	return c.Destroy()
+}
+
+// reaper reaps orphans the kernel hands to the monitor as child subreaper, leaving alone the
+// pids libcontainer or our goroutines wait for.
+func (m *monitor) reaper() {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, unix.SIGCHLD)
+	for range ch {
+		m.spawnMu.Lock()
+		for _, pid := range zombieChildren() {
+			if m.known[pid] {
+				continue
+			}
+			var ws unix.WaitStatus
+			unix.Wait4(pid, &ws, unix.WNOHANG, nil) //nolint:errcheck
+		}
+		m.spawnMu.Unlock()
+	}
+}
+
+// zombieChildren lists this process's children that are zombies, from
+// /proc/self/task/*/children.
+func zombieChildren() []int {
+	tasks, _ := filepath.Glob("/proc/self/task/*/children")
+	var out []int
+	for _, t := range tasks {
+		b, err := os.ReadFile(t)
+		if err != nil {
+			continue
+		}
+		for _, f := range splitFields(b) {
+			pid, err := strconv.Atoi(f)
+			if err != nil {
+				continue
+			}
+			stat, err := os.ReadFile("/proc/" + f + "/stat")
+			if err != nil {
+				continue
+			}
+			// The state follows the ")" closing the command name.
+			for i := len(stat) - 1; i >= 0; i-- {
+				if stat[i] == ')' {
+					if i+2 < len(stat) && stat[i+2] == 'Z' {
+						out = append(out, pid)
+					}
+					break
+				}
+			}
+		}
+	}
+	return out
+}
+
+func splitFields(b []byte) []string {
+	var out []string
+	start := -1
+	for i, c := range b {
+		if c == ' ' || c == '\n' {
+			if start >= 0 {
+				out = append(out, string(b[start:i]))
+				start = -1
+			}
+		} else if start < 0 {
+			start = i
+		}
+	}
+	if start >= 0 {
+		out = append(out, string(b[start:]))
+	}
+	return out
+}
+
+// exitRecord turns a wait status into the CRI's exit code, signal and reason.
+func exitRecord(ws syscall.WaitStatus, started time.Time, oom bool) *ExitRecord {
+	r := &ExitRecord{StartedAt: started, FinishedAt: time.Now().UTC()}
+	switch {
+	case ws.Signaled():
+		r.Signal = int(ws.Signal())
+		r.ExitCode = 128 + r.Signal
+	default:
+		r.ExitCode = ws.ExitStatus()
+	}
+	switch {
+	case oom:
+		r.Reason = "OOMKilled"
+	case r.ExitCode == 0:
+		r.Reason = "Completed"
+	default:
+		r.Reason = "Error"
+	}
+	return r
+}
+
+var errUnknownContainer = errors.New("unknown container")
+
+func writeJSONResponse(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(v) //nolint:errcheck
+}

@@ -1,0 +1,323 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/utils"
+	"golang.org/x/sys/unix"
+
+	"github.com/podrun/podrun/crilog"
+)
+
+func (m *monitor) get(id string) *monContainer {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.ctrs[id]
+}
+
+// createContainer makes the libcontainer container of a bundle and starts its init, which then
+// waits on the exec fifo until startContainer (the CRI's created state). The monitor keeps
+// the read ends of its stdout/stderr (or the console) and copies them into the CRI log.
+func (m *monitor) createContainer(req *monCreateReq) (pid int, retErr error) {
+	if !validID(req.ID) || !filepath.IsAbs(req.Bundle) || !filepath.IsAbs(req.LogPath) {
+		return 0, fmt.Errorf("create container: bad request")
+	}
+	if m.get(req.ID) != nil {
+		return 0, fmt.Errorf("create container %s: already exists", req.ID)
+	}
+	spec, err := readSpec(req.Bundle)
+	if err != nil {
+		return 0, fmt.Errorf("create container %s: %w", req.ID, err)
+	}
+	cfg, err := libcontainerConfig(req.ID, req.Bundle, spec)
+	if err != nil {
+		return 0, fmt.Errorf("create container %s: %w", req.ID, err)
+	}
+	proc, err := newProcess(spec.Process, true)
+	if err != nil {
+		return 0, fmt.Errorf("create container %s: %w", req.ID, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(req.LogPath), 0o755); err != nil {
+		return 0, fmt.Errorf("create container %s: log dir: %w", req.ID, err)
+	}
+	logw, err := crilog.NewWriter(req.LogPath)
+	if err != nil {
+		return 0, fmt.Errorf("create container %s: %w", req.ID, err)
+	}
+	mc := &monContainer{id: req.ID, proc: proc, log: logw, done: make(chan struct{})}
+
+	// closeAfterStart are the child's ends of its stdio: closed here once it has them, so the
+	// log copiers see EOF when the container's processes are gone.
+	var closeAfterStart, closeOnError []io.Closer
+	defer func() {
+		for _, c := range closeAfterStart {
+			c.Close()
+		}
+		if retErr != nil {
+			for _, c := range closeOnError {
+				c.Close()
+			}
+			logw.Close()
+		}
+	}()
+
+	var consoleParent *os.File
+	if spec.Process.Terminal {
+		parent, child, err := utils.NewSockPair("console")
+		if err != nil {
+			return 0, fmt.Errorf("create container %s: console socket: %w", req.ID, err)
+		}
+		proc.ConsoleSocket = child
+		consoleParent = parent
+		closeAfterStart = append(closeAfterStart, child, parent)
+	} else {
+		for _, s := range []struct {
+			name string
+			dst  **os.File
+		}{{crilog.Stdout, nil}, {crilog.Stderr, nil}} {
+			r, w, err := os.Pipe()
+			if err != nil {
+				return 0, fmt.Errorf("create container %s: pipe: %w", req.ID, err)
+			}
+			if s.name == crilog.Stdout {
+				proc.Stdout = w
+			} else {
+				proc.Stderr = w
+			}
+			closeAfterStart = append(closeAfterStart, w)
+			closeOnError = append(closeOnError, r)
+			stream := logw.Stream(s.name)
+			mc.copiers.Add(1)
+			defer func(r *os.File) {
+				// Copiers start only once the container exists.
+				if retErr == nil {
+					go copyLog(&mc.copiers, r, stream)
+				} else {
+					mc.copiers.Done()
+				}
+			}(r)
+		}
+		if req.Stdin {
+			r, w, err := os.Pipe()
+			if err != nil {
+				return 0, fmt.Errorf("create container %s: pipe: %w", req.ID, err)
+			}
+			proc.Stdin = r
+			closeAfterStart = append(closeAfterStart, r)
+			closeOnError = append(closeOnError, w)
+			mc.stdin = w
+		}
+	}
+
+	c, err := libcontainer.Create(m.p.runc(), req.ID, cfg)
+	if err != nil {
+		return 0, fmt.Errorf("create container %s: %w", req.ID, err)
+	}
+	defer func() {
+		if retErr != nil {
+			destroyContainer(c, 5*time.Second) //nolint:errcheck
+		}
+	}()
+	mc.c = c
+
+	var consoleCh chan *os.File
+	if consoleParent != nil {
+		// The init sends the pty master while Start runs: receive it concurrently.
+		consoleCh = make(chan *os.File, 1)
+		go func() {
+			f, err := utils.RecvFile(consoleParent)
+			if err != nil {
+				m.log.Warn("receive console", "container", req.ID, "err", err)
+			}
+			consoleCh <- f
+		}()
+	}
+
+	m.spawnMu.Lock()
+	err = c.Start(proc)
+	if err == nil {
+		pid, err = proc.Pid()
+		if err == nil {
+			m.known[pid] = true
+		}
+	}
+	m.spawnMu.Unlock()
+	if err != nil {
+		return 0, fmt.Errorf("create container %s: start init: %w", req.ID, err)
+	}
+	mc.pid = pid
+	if consoleCh != nil {
+		var master *os.File
+		select {
+		case master = <-consoleCh:
+		case <-time.After(5 * time.Second):
+		}
+		if master == nil {
+			return 0, fmt.Errorf("create container %s: no console received", req.ID)
+		}
+		if req.Stdin {
+			mc.stdin = master
+		}
+		mc.copiers.Add(1)
+		go func() {
+			copyLog(&mc.copiers, master, logw.Stream(crilog.Stdout))
+			if !req.Stdin {
+				master.Close()
+			}
+		}()
+	}
+	if st, err := c.State(); err == nil {
+		if p, ok := st.CgroupPaths["memory"]; ok {
+			mc.cgroupMem = p
+		} else {
+			mc.cgroupMem = st.CgroupPaths[""]
+		}
+	}
+
+	m.mu.Lock()
+	m.ctrs[req.ID] = mc
+	m.mu.Unlock()
+	go m.waitContainer(mc)
+	return pid, nil
+}
+
+// copyLog copies one stream into the CRI log with a small buffer (the monitor stays small).
+func copyLog(wg *sync.WaitGroup, r io.ReadCloser, w io.WriteCloser) {
+	defer wg.Done()
+	buf := make([]byte, 8*1024)
+	io.CopyBuffer(w, r, buf) //nolint:errcheck // EOF or EIO (pty) ends the stream
+	w.Close()
+	r.Close()
+}
+
+// waitContainer waits for the container's init, records its exit in exit.json and only then
+// answers waiters.
+func (m *monitor) waitContainer(mc *monContainer) {
+	ps, err := mc.proc.Wait()
+	m.spawnMu.Lock()
+	delete(m.known, mc.pid)
+	m.spawnMu.Unlock()
+	var ws syscall.WaitStatus
+	if ps != nil {
+		ws, _ = ps.Sys().(syscall.WaitStatus)
+	} else if err != nil {
+		m.log.Warn("wait container", "container", mc.id, "err", err)
+		ws = syscall.WaitStatus(255 << 8)
+	}
+	// The log copiers end when every holder of the pipes is gone; a daemonised grandchild
+	// may keep them open, so do not hold the exit record hostage for long.
+	copied := make(chan struct{})
+	go func() { mc.copiers.Wait(); close(copied) }()
+	select {
+	case <-copied:
+	case <-time.After(2 * time.Second):
+	}
+	m.mu.Lock()
+	started := mc.started
+	m.mu.Unlock()
+	rec := exitRecord(ws, started, oomKilled(mc.cgroupMem))
+	if err := writeJSONAtomic(m.p.containerFile(mc.id, "exit.json"), rec); err != nil {
+		m.log.Error("write exit record", "container", mc.id, "err", err)
+	}
+	m.mu.Lock()
+	mc.exit = rec
+	m.mu.Unlock()
+	close(mc.done)
+	m.log.Info("container exited", "container", mc.id, "exitCode", rec.ExitCode, "reason", rec.Reason)
+}
+
+// oomKilled reads the oom_kill counter of a fresh container cgroup (memory.events on v2,
+// memory.oom_control on v1): any kill means the kernel OOM killer hit the container.
+func oomKilled(dir string) bool {
+	if dir == "" {
+		return false
+	}
+	for _, f := range []string{"memory.events", "memory.oom_control"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			k, v, ok := strings.Cut(line, " ")
+			if ok && k == "oom_kill" {
+				n, _ := strconv.Atoi(strings.TrimSpace(v))
+				return n > 0
+			}
+		}
+	}
+	return false
+}
+
+// startContainer lets the created init exec the user's process.
+func (m *monitor) startContainer(id string) error {
+	mc := m.get(id)
+	if mc == nil {
+		return errUnknownContainer
+	}
+	select {
+	case <-mc.done:
+		return fmt.Errorf("start container %s: already exited", id)
+	default:
+	}
+	now := time.Now().UTC()
+	m.mu.Lock()
+	mc.started = now
+	m.mu.Unlock()
+	if err := writeJSONAtomic(m.p.containerFile(id, "started.json"), startRecord{Pid: mc.pid, StartedAt: now}); err != nil {
+		return fmt.Errorf("start container %s: %w", id, err)
+	}
+	if err := mc.c.Exec(); err != nil {
+		return fmt.Errorf("start container %s: %w", id, err)
+	}
+	return nil
+}
+
+func (m *monitor) signalContainer(id string, sig int) error {
+	mc := m.get(id)
+	if mc == nil {
+		return errUnknownContainer
+	}
+	select {
+	case <-mc.done:
+		return nil // already exited: nothing to signal
+	default:
+	}
+	if err := mc.c.Signal(unix.Signal(sig)); err != nil && !errors.Is(err, libcontainer.ErrNotRunning) {
+		return fmt.Errorf("signal container %s: %w", id, err)
+	}
+	return nil
+}
+
+// removeContainer kills the container if needed, waits for its exit record and destroys it.
+func (m *monitor) removeContainer(mc *monContainer) {
+	select {
+	case <-mc.done:
+	default:
+		mc.c.Signal(unix.SIGKILL) //nolint:errcheck
+		select {
+		case <-mc.done:
+		case <-time.After(10 * time.Second):
+			m.log.Warn("container did not die", "container", mc.id)
+		}
+	}
+	if err := destroyContainer(mc.c, 5*time.Second); err != nil {
+		m.log.Warn("destroy container", "container", mc.id, "err", err)
+	}
+	if mc.stdin != nil {
+		mc.stdin.Close()
+	}
+	mc.log.Close()
+	m.mu.Lock()
+	delete(m.ctrs, mc.id)
+	m.mu.Unlock()
+}

@@ -1,0 +1,622 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moby/sys/mountinfo"
+	_ "github.com/opencontainers/cgroups/devices"
+	"github.com/opencontainers/runc/libcontainer"
+	_ "github.com/opencontainers/runc/libcontainer/nsenter"
+	"golang.org/x/sys/unix"
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/podrun/podrun/cri"
+)
+
+// The test binary is also libcontainer's "init" for the containers and execs it starts itself
+// (ExecSync, the floors); the monitor and the pause run from a static podrun built once.
+func init() {
+	if len(os.Args) > 1 && os.Args[1] == "init" {
+		libcontainer.Init()
+	}
+}
+
+var (
+	testBinary  string // static podrun, built in TestMain when root
+	testBusybox string // prepared busybox rootfs
+)
+
+func TestMain(m *testing.M) {
+	code := func() int {
+		if os.Geteuid() != 0 {
+			return m.Run()
+		}
+		tmp, err := os.MkdirTemp("", "podrun-runtime-test")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(tmp)
+		if testBinary, err = buildPodrun(tmp); err != nil {
+			fmt.Fprintln(os.Stderr, "build podrun:", err)
+			return 1
+		}
+		if testBusybox, err = makeBusybox(filepath.Join(tmp, "busybox")); err != nil {
+			fmt.Fprintln(os.Stderr, "busybox rootfs:", err)
+			return 1
+		}
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+// buildPodrun builds the static binary the way the Makefile does (the pause needs it static).
+func buildPodrun(dir string) (string, error) {
+	if b := os.Getenv("PODRUN_TEST_BINARY"); b != "" {
+		return b, nil
+	}
+	out := filepath.Join(dir, "podrun")
+	cmd := exec.Command("go", "build", "-tags", "seccomp netgo osusergo", "-ldflags", `-extldflags "-static"`, "-o", out, "github.com/podrun/podrun/cmd/podrun")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("%v: %s", err, b)
+	}
+	return out, nil
+}
+
+// makeBusybox makes a minimal root filesystem from the host's static busybox.
+func makeBusybox(dir string) (string, error) {
+	for _, d := range []string{"bin", "etc", "proc", "sys", "dev", "tmp", "root"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return "", err
+		}
+	}
+	b, err := os.ReadFile("/bin/busybox")
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bin/busybox"), b, 0o755); err != nil {
+		return "", err
+	}
+	for _, app := range []string{"sh", "echo", "sleep", "cat", "ls", "id", "hostname", "ip", "ps", "true", "false", "kill", "grep", "env", "yes", "head", "wc", "readlink", "stat"} {
+		if err := os.Symlink("busybox", filepath.Join(dir, "bin", app)); err != nil {
+			return "", err
+		}
+	}
+	files := map[string]string{
+		"etc/passwd": "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n",
+		"etc/group":  "root:x:0:\nnogroup:x:65534:\n",
+	}
+	for f, c := range files {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(c), 0o644); err != nil {
+			return "", err
+		}
+	}
+	return dir, nil
+}
+
+// bindRootfs is the test's image store: it bind-mounts the prepared busybox dir.
+type bindRootfs struct{ src string }
+
+func (b bindRootfs) MountRootfs(ctx context.Context, imageID, snapshotDir, target string) error {
+	if err := unix.Mount(b.src, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return err
+	}
+	return unix.Mount("", target, "", unix.MS_PRIVATE|unix.MS_REC, "")
+}
+
+func (b bindRootfs) UnmountRootfs(target, snapshotDir string) error {
+	if err := unix.Unmount(target, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+		return err
+	}
+	return nil
+}
+
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+}
+
+// newTestRuntime makes a Runtime on a fresh state dir; t.Cleanup removes every sandbox left.
+func newTestRuntime(t *testing.T) *Runtime {
+	t.Helper()
+	needRoot(t)
+	base := t.TempDir()
+	r, err := New(Config{
+		StateDir:   filepath.Join(base, "state"),
+		RootDir:    filepath.Join(base, "root"),
+		CgroupRoot: "podrun-test-" + strconv.Itoa(os.Getpid()),
+		Rootfs:     bindRootfs{src: testBusybox},
+		Binary:     testBinary,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx := context.Background()
+		sbs, _ := r.ListPodSandboxes(ctx)
+		for _, sb := range sbs {
+			if err := r.RemovePodSandbox(ctx, sb.ID); err != nil {
+				t.Errorf("cleanup sandbox %s: %v", sb.ID, err)
+			}
+		}
+		ids, _ := r.containerIDs("")
+		for _, id := range ids {
+			r.RemoveContainer(ctx, id) //nolint:errcheck
+		}
+		removeCgroup("/" + r.cfg.CgroupRoot) //nolint:errcheck
+	})
+	return r
+}
+
+var podSeq int
+
+func testPod(name string, share bool) *v1.Pod {
+	podSeq++
+	p := &v1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", UID: types.UID(fmt.Sprintf("0000-%d-%d", os.Getpid(), podSeq))},
+		Spec:       v1.PodSpec{Containers: []v1.Container{{Name: "c", Image: "busybox"}}},
+	}
+	if share {
+		p.Spec.ShareProcessNamespace = &share
+	}
+	return p
+}
+
+func runSandbox(t *testing.T, r *Runtime, pod *v1.Pod) *cri.SandboxStatus {
+	t.Helper()
+	sb, err := r.RunPodSandbox(context.Background(), &cri.SandboxConfig{Pod: pod, LogDirectory: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sb
+}
+
+// createContainer creates (not starts) a container running args.
+func createContainer(t *testing.T, r *Runtime, sb *cri.SandboxStatus, pod *v1.Pod, name string, args ...string) (id, logPath string) {
+	t.Helper()
+	c := &v1.Container{Name: name, Image: "busybox", Command: args, ImagePullPolicy: v1.PullNever,
+		TerminationMessagePath: "/dev/termination-log", TerminationMessagePolicy: v1.TerminationMessageReadFile}
+	logPath = filepath.Join(t.TempDir(), name, "0.log")
+	id, err := r.CreateContainer(context.Background(), sb.ID, &cri.ContainerConfig{
+		Pod: pod, Container: c, LogPath: logPath,
+		Image: &cri.Image{ID: "sha256:" + strings.Repeat("0", 64), RepoTags: []string{"docker.io/library/busybox:latest"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id, logPath
+}
+
+func startContainer(t *testing.T, r *Runtime, sb *cri.SandboxStatus, pod *v1.Pod, name string, args ...string) (id, logPath string) {
+	t.Helper()
+	id, logPath = createContainer(t, r, sb, pod, name, args...)
+	if err := r.StartContainer(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	return id, logPath
+}
+
+func waitExit(t *testing.T, r *Runtime, id string) *cri.ContainerStatus {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	st, err := r.WaitContainer(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func procStatusField(t *testing.T, pid int, field string) string {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok && k == field {
+			return strings.TrimSpace(v)
+		}
+	}
+	t.Fatalf("no %s in /proc/%d/status", field, pid)
+	return ""
+}
+
+func nsInode(t *testing.T, pid int, kind string) string {
+	t.Helper()
+	l, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", pid, kind))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func TestPauseAndNamespaces(t *testing.T) {
+	r := newTestRuntime(t)
+	for _, share := range []bool{false, true} {
+		t.Run(fmt.Sprintf("share=%v", share), func(t *testing.T) {
+			pod := testPod("ns", share)
+			sb := runSandbox(t, r, pod)
+			if sb.State != cri.SandboxReady || sb.Pid == 0 {
+				t.Fatalf("sandbox %+v", sb)
+			}
+			if uid := procStatusField(t, sb.Pid, "Uid"); !strings.HasPrefix(uid, "65535") {
+				t.Errorf("pause Uid %q", uid)
+			}
+			if c := procStatusField(t, sb.Pid, "CapEff"); c != "0000000000000000" {
+				t.Errorf("pause CapEff %q", c)
+			}
+			for _, k := range []string{"net", "ipc", "uts"} {
+				if _, err := os.Stat(sb.Namespaces[k]); err != nil {
+					t.Errorf("pinned %s: %v", k, err)
+				}
+			}
+			out, err := exec.Command("nsenter", "--net="+sb.Namespaces["net"], "cat", "/sys/class/net/lo/operstate").CombinedOutput()
+			if err != nil {
+				// operstate of lo is "unknown" when up; flags tell for sure.
+				t.Fatalf("nsenter: %v %s", err, out)
+			}
+			flags, err := exec.Command("nsenter", "--net="+sb.Namespaces["net"], "cat", "/sys/class/net/lo/flags").CombinedOutput()
+			if err != nil {
+				t.Fatalf("nsenter: %v %s", err, flags)
+			}
+			f, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimPrefix(string(flags), "0x")), 16, 32)
+			if f&unix.IFF_UP == 0 {
+				t.Errorf("lo not up in pinned netns: flags %s", flags)
+			}
+			id, _ := startContainer(t, r, sb, pod, "sleeper", "sleep", "1000")
+			st, err := r.ContainerStatus(context.Background(), id)
+			if err != nil || st.State != cri.ContainerRunning || st.Pid == 0 {
+				t.Fatalf("status %+v %v", st, err)
+			}
+			for _, k := range []string{"net", "ipc", "uts"} {
+				if a, b := nsInode(t, st.Pid, k), nsInode(t, sb.Pid, k); a != b {
+					t.Errorf("%s ns: container %s pause %s", k, a, b)
+				}
+			}
+			if a, b := nsInode(t, st.Pid, "mnt"), nsInode(t, sb.Pid, "mnt"); a == b {
+				t.Errorf("mnt ns shared with the pause")
+			}
+			pidSame := nsInode(t, st.Pid, "pid") == nsInode(t, sb.Pid, "pid")
+			if pidSame != share {
+				t.Errorf("pid ns shared = %v, want %v", pidSame, share)
+			}
+			if share {
+				if ns := procStatusField(t, sb.Pid, "NSpid"); !strings.HasSuffix(ns, "\t1") && !strings.HasSuffix(ns, " 1") {
+					t.Errorf("pause NSpid %q, want PID 1 in the pod", ns)
+				}
+			}
+			host, err := os.ReadFile(sb.HostnamePath)
+			if err != nil || strings.TrimSpace(string(host)) != pod.Name {
+				t.Errorf("hostname file %q %v", host, err)
+			}
+			res, err := r.ExecSync(context.Background(), id, []string{"hostname"}, 5*time.Second)
+			if err != nil || strings.TrimSpace(string(res.Stdout)) != pod.Name {
+				t.Errorf("hostname in container %+v %v", res, err)
+			}
+			if err := r.RemovePodSandbox(context.Background(), sb.ID); err != nil {
+				t.Fatal(err)
+			}
+			assertSandboxGone(t, r, sb, []string{id})
+		})
+	}
+}
+
+// assertSandboxGone proves RemovePodSandbox left nothing behind.
+func assertSandboxGone(t *testing.T, r *Runtime, sb *cri.SandboxStatus, ctrs []string) {
+	t.Helper()
+	mounts, err := mountinfo.GetMounts(mountinfo.PrefixFilter(r.p.state))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range mounts {
+		t.Errorf("mount left: %s", m.Mountpoint)
+	}
+	if d := cgroupDirs(sb.CgroupParent); len(d) > 0 {
+		t.Errorf("cgroup dirs left: %v", d)
+	}
+	if sb.Pid != 0 {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d/ns", sb.Pid)); err == nil {
+			t.Errorf("pause %d still alive", sb.Pid)
+		}
+	}
+	paths := []string{r.p.sandbox(sb.ID), r.p.netns(sb.ID), r.p.nsDir(sb.ID), filepath.Join(r.p.runc(), sb.ID)}
+	for _, c := range ctrs {
+		paths = append(paths, r.p.container(c), filepath.Join(r.p.runc(), c), r.p.snapshot(c))
+	}
+	for _, p := range paths {
+		if _, err := os.Lstat(p); err == nil {
+			t.Errorf("left behind: %s", p)
+		}
+	}
+}
+
+func TestLogsAndExitCodes(t *testing.T) {
+	r := newTestRuntime(t)
+	pod := testPod("logs", false)
+	sb := runSandbox(t, r, pod)
+
+	id, logPath := startContainer(t, r, sb, pod, "exit3", "sh", "-c", "echo out; echo err >&2; exit 3")
+	st := waitExit(t, r, id)
+	if st.State != cri.ContainerExited || st.ExitCode != 3 || st.Reason != "Error" {
+		t.Errorf("exit 3: %+v", st)
+	}
+	b, _ := os.ReadFile(logPath)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	var got []string
+	for _, l := range lines {
+		f := strings.SplitN(l, " ", 4)
+		if len(f) != 4 {
+			t.Fatalf("bad log line %q", l)
+		}
+		if _, err := time.Parse(time.RFC3339Nano, f[0]); err != nil {
+			t.Errorf("timestamp %q: %v", f[0], err)
+		}
+		got = append(got, f[1]+" "+f[2]+" "+f[3])
+	}
+	want := map[string]bool{"stdout F out": true, "stderr F err": true}
+	if len(got) != 2 || !want[got[0]] || !want[got[1]] {
+		t.Errorf("log lines %q", got)
+	}
+
+	id, _ = startContainer(t, r, sb, pod, "ok", "true")
+	if st := waitExit(t, r, id); st.ExitCode != 0 || st.Reason != "Completed" {
+		t.Errorf("true: %+v", st)
+	}
+
+	id, _ = startContainer(t, r, sb, pod, "killed", "sleep", "1000")
+	if err := r.signal(context.Background(), mustRec(t, r, id), unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if st := waitExit(t, r, id); st.ExitCode != 137 || st.Signal != 9 {
+		t.Errorf("SIGKILL: %+v", st)
+	}
+
+	// Exits while nobody waits, reported later.
+	id, _ = startContainer(t, r, sb, pod, "unwaited", "sh", "-c", "exit 7")
+	time.Sleep(500 * time.Millisecond)
+	if st := waitExit(t, r, id); st.ExitCode != 7 {
+		t.Errorf("unwaited: %+v", st)
+	}
+	if _, err := os.Stat(r.p.containerFile(id, "exit.json")); err != nil {
+		t.Errorf("exit.json: %v", err)
+	}
+}
+
+func mustRec(t *testing.T, r *Runtime, id string) *containerRecord {
+	t.Helper()
+	rec, err := r.readContainer(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+func TestExecSync(t *testing.T) {
+	r := newTestRuntime(t)
+	pod := testPod("exec", false)
+	sb := runSandbox(t, r, pod)
+	id, _ := startContainer(t, r, sb, pod, "app", "sleep", "1000")
+	ctx := context.Background()
+
+	res, err := r.ExecSync(ctx, id, []string{"sh", "-c", "echo hi; echo there >&2; exit 5"}, 5*time.Second)
+	if err != nil || res.ExitCode != 5 || string(res.Stdout) != "hi\n" || string(res.Stderr) != "there\n" {
+		t.Errorf("exec: %+v %v", res, err)
+	}
+	start := time.Now()
+	res, err = r.ExecSync(ctx, id, []string{"sleep", "101"}, 300*time.Millisecond)
+	if !errors.Is(err, context.DeadlineExceeded) || res.ExitCode != -1 {
+		t.Errorf("timeout: %+v %v", res, err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("timeout took %v", d)
+	}
+	// The killed process is gone from the container.
+	res, err = r.ExecSync(ctx, id, []string{"sh", "-c", "cat /proc/[0-9]*/cmdline"}, 5*time.Second)
+	if err != nil || bytes.Contains(res.Stdout, []byte("sleep\x00101\x00")) || !bytes.Contains(res.Stdout, []byte("sleep\x001000\x00")) {
+		t.Errorf("after timeout: %+v %v", res, err)
+	}
+	// TTY exec.
+	var out bytes.Buffer
+	code, err := r.Exec(ctx, id, &cri.ExecRequest{Cmd: []string{"sh", "-c", "test -t 0 && echo tty"}, TTY: true, Stdout: &out})
+	if err != nil || code != 0 || !strings.Contains(out.String(), "tty") {
+		t.Errorf("tty exec: %d %v %q", code, err, out.String())
+	}
+	// stdin exec.
+	out.Reset()
+	code, err = r.Exec(ctx, id, &cri.ExecRequest{Cmd: []string{"cat"}, Stdin: strings.NewReader("piped\n"), Stdout: &out, Stderr: &out})
+	if err != nil || code != 0 || out.String() != "piped\n" {
+		t.Errorf("stdin exec: %d %v %q", code, err, out.String())
+	}
+}
+
+func TestStopContainer(t *testing.T) {
+	r := newTestRuntime(t)
+	pod := testPod("stop", false)
+	sb := runSandbox(t, r, pod)
+	ctx := context.Background()
+
+	// Dies of SIGTERM at once.
+	// (sleep as PID 1 of its pid namespace would ignore SIGTERM: the kernel drops signals
+	// PID 1 has no handler for.)
+	id, _ := startContainer(t, r, sb, pod, "term", "sh", "-c", "trap 'exit 143' TERM; while true; do sleep 0.1; done")
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
+	if err := r.StopContainer(ctx, id, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := r.ContainerStatus(ctx, id)
+	if st.State != cri.ContainerExited || st.ExitCode != 143 || time.Since(start) > 3*time.Second {
+		t.Errorf("SIGTERM stop: %+v after %v", st, time.Since(start))
+	}
+
+	// Ignores SIGTERM: SIGKILL after the timeout.
+	id, _ = startContainer(t, r, sb, pod, "stubborn", "sh", "-c", "trap '' TERM; while true; do sleep 0.1; done")
+	time.Sleep(200 * time.Millisecond)
+	start = time.Now()
+	if err := r.StopContainer(ctx, id, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	d := time.Since(start)
+	st, _ = r.ContainerStatus(ctx, id)
+	if st.State != cri.ContainerExited || st.ExitCode != 137 || d < time.Second || d > 5*time.Second {
+		t.Errorf("SIGKILL stop: %+v after %v", st, d)
+	}
+	if err := r.RemoveContainer(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.RemoveContainer(ctx, id); err != nil {
+		t.Errorf("second remove: %v", err)
+	}
+	if _, err := r.ContainerStatus(ctx, id); !errors.Is(err, cri.ErrNotFound) {
+		t.Errorf("status after remove: %v", err)
+	}
+}
+
+func TestDaemonRestart(t *testing.T) {
+	r := newTestRuntime(t)
+	pod := testPod("restart", false)
+	sb := runSandbox(t, r, pod)
+	id, logPath := startContainer(t, r, sb, pod, "app", "sh", "-c", "while true; do echo tick; sleep 0.2; done")
+	ended, _ := startContainer(t, r, sb, pod, "ender", "sh", "-c", "sleep 0.5; exit 4")
+
+	// A new Runtime on the same state: the old one is simply dropped, as a killed daemon.
+	r2, err := New(r.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st, err := r2.ContainerStatus(ctx, id)
+	if err != nil || st.State != cri.ContainerRunning {
+		t.Fatalf("status after restart: %+v %v", st, err)
+	}
+	res, err := r2.ExecSync(ctx, id, []string{"echo", "alive"}, 5*time.Second)
+	if err != nil || string(res.Stdout) != "alive\n" {
+		t.Errorf("exec after restart: %+v %v", res, err)
+	}
+	if st := waitExit(t, r2, ended); st.ExitCode != 4 {
+		t.Errorf("wait after restart: %+v", st)
+	}
+	sbs, err := r2.ListPodSandboxes(ctx)
+	if err != nil || len(sbs) != 1 || sbs[0].State != cri.SandboxReady {
+		t.Errorf("list after restart: %+v %v", sbs, err)
+	}
+	b1, _ := os.ReadFile(logPath)
+	time.Sleep(500 * time.Millisecond)
+	b2, _ := os.ReadFile(logPath)
+	if len(b2) <= len(b1) {
+		t.Errorf("logs stopped flowing")
+	}
+	if err := r2.RemovePodSandbox(ctx, sb.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := r2.RemovePodSandbox(ctx, sb.ID); err != nil {
+		t.Errorf("second remove: %v", err)
+	}
+	assertSandboxGone(t, r2, sb, []string{id, ended})
+}
+
+func TestCreateDeleteCycles(t *testing.T) {
+	r := newTestRuntime(t)
+	ctx := context.Background()
+	cycles := 20
+	if testing.Short() {
+		cycles = 3
+	}
+	fdsBefore := countFDs(t)
+	for i := 0; i < cycles; i++ {
+		pod := testPod("cycle", i%2 == 1)
+		sb := runSandbox(t, r, pod)
+		id, _ := startContainer(t, r, sb, pod, "app", "sleep", "1000")
+		if err := r.RemovePodSandbox(ctx, sb.ID); err != nil {
+			t.Fatal(err)
+		}
+		assertSandboxGone(t, r, sb, []string{id})
+	}
+	for _, d := range []string{r.p.sandboxesDir(), r.p.containersDir(), filepath.Join(r.p.state, "netns"), filepath.Join(r.p.state, "ns")} {
+		if ents, _ := os.ReadDir(d); len(ents) > 0 {
+			t.Errorf("%s not empty: %d entries", d, len(ents))
+		}
+	}
+	if ents, _ := os.ReadDir(r.p.runc()); len(ents) > 0 {
+		t.Errorf("runc state left: %d", len(ents))
+	}
+	if fdsAfter := countFDs(t); fdsAfter > fdsBefore+2 {
+		t.Errorf("fd leak: %d before, %d after", fdsBefore, fdsAfter)
+	}
+}
+
+func countFDs(t *testing.T) int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+func TestFloors(t *testing.T) {
+	needRoot(t)
+	state, err := os.MkdirTemp("", "podrun-floor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(state)
+	ctx := context.Background()
+	var cs, tot, ex []time.Duration
+	for i := 0; i < 5; i++ {
+		a, b, err := FloorCreateStart(ctx, state, testBusybox, []string{"true"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs, tot = append(cs, a), append(tot, b)
+		e, err := FloorExec(ctx, state, testBusybox, []string{"true"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ex = append(ex, e)
+	}
+	t.Logf("floor create+start %v, total %v, exec %v", cs, tot, ex)
+	if ents, _ := os.ReadDir(filepath.Join(state, "runc")); len(ents) > 0 {
+		t.Errorf("floor left %d containers", len(ents))
+	}
+}
+
+func TestSandboxFiles(t *testing.T) {
+	r := newTestRuntime(t)
+	pod := testPod("files", false)
+	sb := runSandbox(t, r, pod)
+	id, _ := startContainer(t, r, sb, pod, "app", "sleep", "1000")
+	ctx := context.Background()
+	res, err := r.ExecSync(ctx, id, []string{"cat", "/etc/hosts", "/etc/resolv.conf", "/etc/hostname"}, 5*time.Second)
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	out := string(res.Stdout)
+	for _, want := range []string{"127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback", "files\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in %q", want, out)
+		}
+	}
+	if strings.Contains(out, "nameserver 127.") {
+		t.Errorf("loopback nameserver in pod resolv.conf: %q", out)
+	}
+	res, err = r.ExecSync(ctx, id, []string{"sh", "-c", "grep /dev/shm /proc/mounts"}, 5*time.Second)
+	if err != nil || !strings.Contains(string(res.Stdout), "tmpfs") || !strings.Contains(string(res.Stdout), "size=65536k") {
+		t.Errorf("shm: %+v %v", res, err)
+	}
+}

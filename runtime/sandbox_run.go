@@ -1,0 +1,193 @@
+package runtime
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/podrun/podrun/cri"
+	"github.com/podrun/podrun/sandbox"
+)
+
+// readyTimeout bounds how long RunPodSandbox waits for the monitor to report.
+const readyTimeout = 10 * time.Second
+
+// RunPodSandbox writes the pause bundle, starts the pod's monitor (which starts the pause,
+// pins its namespaces and writes the pod files) and waits for it to be ready. On any failure
+// everything made so far is removed.
+func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *cri.SandboxConfig) (_ *cri.SandboxStatus, retErr error) {
+	if cfg == nil || cfg.Pod == nil || cfg.Pod.UID == "" {
+		return nil, errors.New("run sandbox: pod with a uid required")
+	}
+	pod := cfg.Pod
+	id, err := newID()
+	if err != nil {
+		return nil, err
+	}
+	unlock := r.lock(id)
+	defer unlock()
+	defer func() {
+		if retErr != nil {
+			if err := r.removeSandbox(context.Background(), id); err != nil {
+				r.log.Warn("clean up failed sandbox", "sandbox", id, "err", err)
+			}
+			retErr = fmt.Errorf("run sandbox for pod %s/%s: %w", pod.Namespace, pod.Name, retErr)
+		}
+	}()
+
+	dir := r.p.sandbox(id)
+	if err := os.MkdirAll(filepath.Join(dir, "rootfs"), 0o755); err != nil {
+		return nil, err
+	}
+	if err := writeJSONAtomic(filepath.Join(dir, "pod.json"), pod); err != nil {
+		return nil, err
+	}
+	hostname, err := sandbox.PodHostname(pod)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := sandbox.PauseSpec(&sandbox.SpecInput{
+		Pod:         pod,
+		Rootfs:      filepath.Join(dir, "rootfs"),
+		PauseBinary: r.binary,
+		CgroupsPath: r.podCgroup(string(pod.UID)) + "/" + id,
+		Hostname:    hostname,
+		// The pause may not be less killable than the daemon (no CAP_SYS_RESOURCE needed).
+		OOMScoreAdjMin: ownOOMScoreAdj(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := writeJSONAtomic(filepath.Join(dir, "config.json"), spec); err != nil {
+		return nil, err
+	}
+	if err := r.spawnMonitor(ctx, id); err != nil {
+		return nil, err
+	}
+	return r.PodSandboxStatus(ctx, id)
+}
+
+// podCgroup is the pod's cgroup below the hierarchy roots: "/<cgroup root>/pod<uid>".
+func (r *Runtime) podCgroup(uid string) string {
+	return "/" + strings.Trim(r.cfg.CgroupRoot, "/") + "/pod" + uid
+}
+
+// spawnMonitor starts `podrun monitor` in its own session with stdio on /dev/null and
+// monitor.log, and reads its verdict from the pipe on its fd 3. The daemon only reaps it
+// (in a goroutine) and never holds anything of the pod's.
+func (r *Runtime) spawnMonitor(ctx context.Context, id string) error {
+	dir := r.p.sandbox(id)
+	logf, err := os.OpenFile(filepath.Join(dir, "monitor.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("monitor log: %w", err)
+	}
+	defer logf.Close()
+	rd, wr, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer rd.Close()
+	cmd := exec.Command(r.binary, "monitor", "--state", r.p.state, "--sandbox", id)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.ExtraFiles = []*os.File{wr} // fd 3
+	cmd.Dir = "/"
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.Env = monitorEnv()
+	err = cmd.Start()
+	wr.Close()
+	if err != nil {
+		return fmt.Errorf("start monitor: %w", err)
+	}
+	go cmd.Wait() //nolint:errcheck // only reaps: the monitor outlives any wait here
+
+	type verdict struct {
+		line string
+		err  error
+	}
+	ch := make(chan verdict, 1)
+	go func() {
+		line, err := bufio.NewReader(rd).ReadString('\n')
+		ch <- verdict{strings.TrimSpace(line), err}
+	}()
+	timer := time.NewTimer(readyTimeout)
+	defer timer.Stop()
+	var v verdict
+	select {
+	case v = <-ch:
+	case <-timer.C:
+		v.err = errors.New("monitor not ready after " + readyTimeout.String())
+	case <-ctx.Done():
+		v.err = ctx.Err()
+	}
+	if v.err == nil && v.line == "ok" {
+		return nil
+	}
+	// Failed: the monitor undid its own work if it could report; make sure it is gone.
+	cmd.Process.Kill() //nolint:errcheck // we started it; it may have exited already
+	switch {
+	case v.err != nil && v.line == "":
+		return fmt.Errorf("monitor: %w%s", v.err, monitorLogTail(dir))
+	default:
+		return fmt.Errorf("monitor: %s", strings.TrimPrefix(v.line, "error: "))
+	}
+}
+
+// monitorEnv is the daemon's environment minus libcontainer's private variables.
+func monitorEnv() []string {
+	var env []string
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, "_LIBCONTAINER_") {
+			env = append(env, e)
+		}
+	}
+	return env
+}
+
+func monitorLogTail(dir string) string {
+	b, err := os.ReadFile(filepath.Join(dir, "monitor.log"))
+	if err != nil || len(b) == 0 {
+		return ""
+	}
+	if len(b) > 1024 {
+		b = b[len(b)-1024:]
+	}
+	return " (monitor.log: " + strings.TrimSpace(string(b)) + ")"
+}
+
+// readSandbox reads sandbox.json; a sandbox whose monitor never got ready has only pod.json
+// and is reported NotReady.
+func (r *Runtime) readSandbox(id string) (*cri.SandboxStatus, error) {
+	if !validID(id) {
+		return nil, notFound("sandbox", id)
+	}
+	var st cri.SandboxStatus
+	err := readJSON(r.p.sandboxFile(id, "sandbox.json"), &st)
+	if err == nil {
+		return &st, nil
+	}
+	if !isNotExist(err) {
+		return nil, err
+	}
+	if _, serr := os.Stat(r.p.sandbox(id)); serr != nil {
+		return nil, notFound("sandbox", id)
+	}
+	st = cri.SandboxStatus{ID: id, State: cri.SandboxNotReady}
+	var pod struct {
+		Metadata struct {
+			UID string `json:"uid"`
+		} `json:"metadata"`
+	}
+	if b, err := os.ReadFile(r.p.sandboxFile(id, "pod.json")); err == nil && json.Unmarshal(b, &pod) == nil {
+		st.PodUID = pod.Metadata.UID
+		st.CgroupParent = r.podCgroup(st.PodUID)
+	}
+	return &st, nil
+}

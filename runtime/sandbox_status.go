@@ -1,0 +1,59 @@
+package runtime
+
+import (
+	"context"
+	"os"
+	"sort"
+
+	"github.com/opencontainers/runc/libcontainer"
+
+	"github.com/podrun/podrun/cri"
+)
+
+// PodSandboxStatus reads sandbox.json and checks that the pause still runs.
+func (r *Runtime) PodSandboxStatus(ctx context.Context, id string) (*cri.SandboxStatus, error) {
+	st, err := r.readSandbox(id)
+	if err != nil {
+		return nil, err
+	}
+	if st.State == cri.SandboxReady && !r.running(id) {
+		st.State = cri.SandboxNotReady
+		st.Pid = 0
+	}
+	return st, nil
+}
+
+// running reports whether the libcontainer container id has a live init (libcontainer checks
+// the pid together with its start time, so a recycled pid does not count).
+func (r *Runtime) running(id string) bool {
+	c, err := libcontainer.Load(r.p.runc(), id)
+	if err != nil {
+		return false
+	}
+	s, err := c.Status()
+	return err == nil && s != libcontainer.Stopped
+}
+
+// ListPodSandboxes lists every sandbox dir, including half-made ones (NotReady), oldest first.
+func (r *Runtime) ListPodSandboxes(ctx context.Context) ([]*cri.SandboxStatus, error) {
+	ents, err := os.ReadDir(r.p.sandboxesDir())
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var out []*cri.SandboxStatus
+	for _, e := range ents {
+		if !e.IsDir() || !validID(e.Name()) {
+			continue
+		}
+		st, err := r.PodSandboxStatus(ctx, e.Name())
+		if err != nil {
+			continue // removed meanwhile
+		}
+		out = append(out, st)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
+	return out, nil
+}

@@ -1,0 +1,90 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/opencontainers/runc/libcontainer"
+	"golang.org/x/sys/unix"
+
+	"github.com/podrun/podrun/cri"
+)
+
+// StopPodSandbox kills every container of the sandbox and the pause; the sandbox stays (NotReady)
+// until RemovePodSandbox. Idempotent.
+func (r *Runtime) StopPodSandbox(ctx context.Context, id string) error {
+	if _, err := r.readSandbox(id); err != nil {
+		if errors.Is(err, cri.ErrNotFound) {
+			return nil
+		}
+		return err
+	}
+	unlock := r.lock(id)
+	defer unlock()
+	err := r.monitor(id).call(ctx, "stop", struct{}{}, nil)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, errMonitorGone) {
+		return fmt.Errorf("stop sandbox %s: %w", id, err)
+	}
+	// No monitor: kill what is left ourselves.
+	ctrs, _ := r.containerIDs(id)
+	for _, cid := range append(ctrs, id) {
+		killAndWait(r.p.runc(), cid, 10*time.Second)
+	}
+	return nil
+}
+
+// killAndWait SIGKILLs a libcontainer container's init and waits until it is gone.
+func killAndWait(root, id string, timeout time.Duration) {
+	c, err := libcontainer.Load(root, id)
+	if err != nil {
+		return
+	}
+	if s, err := c.Status(); err != nil || s == libcontainer.Stopped {
+		return
+	}
+	c.Signal(unix.SIGKILL) //nolint:errcheck
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if s, err := c.Status(); err != nil || s == libcontainer.Stopped {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// stopAll is the monitor's half of StopPodSandbox.
+func (m *monitor) stopAll() {
+	m.mu.Lock()
+	ctrs := make([]*monContainer, 0, len(m.ctrs))
+	for _, c := range m.ctrs {
+		ctrs = append(ctrs, c)
+	}
+	m.status.State = cri.SandboxNotReady
+	m.mu.Unlock()
+	for _, c := range ctrs {
+		select {
+		case <-c.done:
+			continue
+		default:
+		}
+		c.c.Signal(unix.SIGKILL) //nolint:errcheck
+	}
+	for _, c := range ctrs {
+		select {
+		case <-c.done:
+		case <-time.After(10 * time.Second):
+		}
+	}
+	if m.pause != nil {
+		m.pause.Signal(unix.SIGKILL) //nolint:errcheck
+		select {
+		case <-m.pauseDone:
+		case <-time.After(10 * time.Second):
+		}
+	}
+}

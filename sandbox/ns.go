@@ -1,0 +1,93 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// PinNamespace keeps the namespace kind ("net", "ipc", "uts", "pid") of process pid alive
+// after the process is gone by bind-mounting /proc/<pid>/ns/<kind> onto the file target (made
+// here), as `ip netns add` does. `nsenter --net=<target>` then enters it.
+func PinNamespace(pid int, kind, target string) error {
+	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		return fmt.Errorf("pin %s namespace: %w", kind, err)
+	}
+	f, err := os.OpenFile(target, os.O_CREATE|os.O_EXCL|os.O_RDONLY, 0o444)
+	if err != nil {
+		return fmt.Errorf("pin %s namespace: %w", kind, err)
+	}
+	f.Close()
+	src := "/proc/" + strconv.Itoa(pid) + "/ns/" + kind
+	if err := unix.Mount(src, target, "", unix.MS_BIND, ""); err != nil {
+		os.Remove(target)
+		return fmt.Errorf("pin %s namespace: bind %s on %s: %w", kind, src, target, err)
+	}
+	return nil
+}
+
+// Unpin unmounts and removes a pinned namespace file; a missing file is not an error.
+func Unpin(target string) error {
+	if err := unix.Unmount(target, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("unpin %s: %w", target, err)
+	}
+	if err := os.Remove(target); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("unpin %s: %w", target, err)
+	}
+	return nil
+}
+
+// LoopbackUp sets lo up inside the network namespace pinned at nsPath. It uses a netlink
+// handle bound to that namespace, so no thread of the caller changes namespace.
+func LoopbackUp(nsPath string) error {
+	ns, err := netns.GetFromPath(nsPath)
+	if err != nil {
+		return fmt.Errorf("loopback up: open %s: %w", nsPath, err)
+	}
+	defer ns.Close()
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		return fmt.Errorf("loopback up: netlink in %s: %w", nsPath, err)
+	}
+	defer h.Close()
+	lo, err := h.LinkByName("lo")
+	if err != nil {
+		return fmt.Errorf("loopback up: %w", err)
+	}
+	if err := h.LinkSetUp(lo); err != nil {
+		return fmt.Errorf("loopback up: %w", err)
+	}
+	return nil
+}
+
+// ShmSize is the size of a pod's /dev/shm, as docker and containerd default it.
+const ShmSize = 64 << 20
+
+// MountShm mounts the pod's /dev/shm tmpfs at dir (made here).
+func MountShm(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("mount shm: %w", err)
+	}
+	opts := "mode=1777,size=" + strconv.Itoa(ShmSize)
+	if err := unix.Mount("shm", dir, "tmpfs", unix.MS_NOEXEC|unix.MS_NOSUID|unix.MS_NODEV, opts); err != nil {
+		return fmt.Errorf("mount shm on %s: %w", dir, err)
+	}
+	return nil
+}
+
+// UnmountShm unmounts and removes the pod's shm dir; a missing one is not an error.
+func UnmountShm(dir string) error {
+	if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("unmount shm %s: %w", dir, err)
+	}
+	if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("unmount shm %s: %w", dir, err)
+	}
+	return nil
+}
