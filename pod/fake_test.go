@@ -124,8 +124,8 @@ func (f *fakeRuntime) CreateContainer(ctx context.Context, sandboxID string, cfg
 			return "", err
 		}
 	}
-	if _, ok := f.sandboxes[sandboxID]; !ok {
-		return "", fmt.Errorf("sandbox %s: %w", sandboxID, cri.ErrNotFound)
+	if sb, ok := f.sandboxes[sandboxID]; !ok || sb.State != cri.SandboxReady {
+		return "", fmt.Errorf("sandbox %s is not ready", sandboxID)
 	}
 	id := f.id()
 	f.containers[id] = &fakeContainer{
@@ -334,3 +334,26 @@ func (f *fakeImages) PullImage(ctx context.Context, ref string) (*cri.Image, err
 
 func (f *fakeImages) ListImages(ctx context.Context) ([]*cri.Image, error) { return nil, nil }
 func (f *fakeImages) RemoveImage(ctx context.Context, ref string) error    { return nil }
+
+// killSandbox makes the pause die: the sandbox is not ready and its containers are killed.
+func (f *fakeRuntime) killSandbox() {
+	f.mu.Lock()
+	var ids []string
+	for _, sb := range f.sandboxes {
+		sb.State = cri.SandboxNotReady
+		for cid, c := range f.containers {
+			if c.status.SandboxID == sb.ID {
+				ids = append(ids, cid)
+			}
+		}
+	}
+	f.mu.Unlock()
+	for _, id := range ids {
+		f.finish(id, 137, 9)
+	}
+}
+
+type fakeConfigErr struct{}
+
+func (fakeConfigErr) Error() string        { return `couldn't find key mode in ConfigMap default/cfg` }
+func (fakeConfigErr) ConfigReason() string { return "CreateContainerConfigError" }

@@ -41,6 +41,11 @@ type Config struct {
 	// Daemon flags, so that tests run fast.
 	BackoffBase time.Duration
 	BackoffMax  time.Duration
+	// LocalFallbackOnPullError runs a container from the local store when pulling its image
+	// fails (imagePullPolicy Always, e.g. an untagged or :latest image, with no registry
+	// reachable) instead of reporting ErrImagePull as the kubelet would. Warning event
+	// "Failed to pull image …" is still recorded.
+	LocalFallbackOnPullError bool
 	// Hooks runs postStart/preStop handlers; nil = lifecycle hooks are ignored.
 	Hooks ContainerHooks
 	// Prober runs startup/liveness/readiness probes; nil = probes are not run and a container
@@ -197,6 +202,7 @@ func (m *Manager) Start(ctx context.Context) error {
 			m.rv = rv
 		}
 		e := &podEntry{pod: lp.pod, events: lp.events, rt: lp.rt}
+		e.w = newWorker(m, e, true)
 		key := lp.pod.Namespace + "/" + lp.pod.Name
 		if _, dup := m.names[key]; dup {
 			m.log.Error("two persisted pods with one name; ignoring one", "pod", key, "uid", lp.pod.UID)
@@ -208,7 +214,7 @@ func (m *Manager) Start(ctx context.Context) error {
 	}
 	m.mu.Unlock()
 	for _, e := range entries {
-		m.startWorker(e, true)
+		m.runWorker(e.w)
 	}
 	return nil
 }
@@ -277,12 +283,14 @@ func (m *Manager) Create(ctx context.Context, in *v1.Pod) (*v1.Pod, error) {
 		_ = os.RemoveAll(m.podDir(p.UID))
 		return nil, apierrors.NewInternalError(fmt.Errorf("persist pod %s: %w", key, err))
 	}
+	// The worker exists before the pod is visible, so that a Delete can always reach it.
+	e.w = newWorker(m, e, false)
 	m.mu.Lock()
 	m.pods[p.UID] = e
 	out := p.DeepCopy()
 	m.notifyLocked(watch.Added, out)
 	m.mu.Unlock()
-	m.startWorker(e, false)
+	m.runWorker(e.w)
 	return out.DeepCopy(), nil
 }
 
@@ -323,11 +331,7 @@ func (m *Manager) checkNeverPull(ctx context.Context, p *v1.Pod) field.ErrorList
 	return errs
 }
 
-func (m *Manager) startWorker(e *podEntry, adopt bool) {
-	w := newWorker(m, e, adopt)
-	m.mu.Lock()
-	e.w = w
-	m.mu.Unlock()
+func (m *Manager) runWorker(w *worker) {
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()

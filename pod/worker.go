@@ -37,8 +37,10 @@ type worker struct {
 
 	children sync.WaitGroup // container goroutines of the sync
 
-	mu      sync.Mutex
-	stopped map[string]bool // container IDs the manager itself is stopping (liveness, postStart)
+	mu        sync.Mutex
+	stopped   map[string]bool // container IDs the manager itself is stopping (liveness, postStart)
+	genCancel context.CancelFunc
+	genLost   bool // the sandbox died under the current generation
 }
 
 type containerKind int
@@ -49,10 +51,10 @@ const (
 	kindSidecar
 )
 
+// newWorker is called before e is published (or with m.mu held by nobody else), so it
+// reads e.pod without the lock.
 func newWorker(m *Manager, e *podEntry, adopt bool) *worker {
-	m.mu.Lock()
 	p := e.pod.DeepCopy()
-	m.mu.Unlock()
 	return &worker{
 		m: m, e: e, pod: p, adopt: adopt,
 		deleteCh: make(chan int64, 1),
@@ -185,7 +187,44 @@ func (w *worker) failureDelay(b *backoff) time.Duration {
 	return d
 }
 
+// sync runs generations of the pod: a generation lives as long as its sandbox. When the
+// sandbox dies under running containers (the pause was killed), the generation is abandoned
+// and the next one makes a new sandbox and runs every container again, as the kubelet does
+// after SandboxChanged.
 func (w *worker) sync(ctx context.Context) {
+	for {
+		gen, cancel := context.WithCancel(ctx)
+		w.mu.Lock()
+		w.genCancel, w.genLost = cancel, false
+		w.mu.Unlock()
+		w.syncGeneration(gen)
+		w.children.Wait()
+		cancel()
+		w.mu.Lock()
+		lost := w.genLost
+		w.mu.Unlock()
+		if !lost || ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// checkSandbox is called when a container could not be made or started: if the sandbox is
+// gone, the generation ends. It reports whether it did.
+func (w *worker) checkSandbox(ctx context.Context, sandboxID string) bool {
+	sb, err := w.m.cfg.Runtime.PodSandboxStatus(ctx, sandboxID)
+	if ctx.Err() != nil || (err == nil && sb.State == cri.SandboxReady) {
+		return false
+	}
+	w.mu.Lock()
+	w.genLost = true
+	cancel := w.genCancel
+	w.mu.Unlock()
+	cancel()
+	return true
+}
+
+func (w *worker) syncGeneration(ctx context.Context) {
 	p := w.snapshot()
 	if isTerminal(p.Status.Phase) {
 		// A finished pod runs nothing more; its status stays until it is deleted.
@@ -475,13 +514,13 @@ func (w *worker) containerLoop(ctx context.Context, sandboxID string, c *v1.Cont
 			if remaining := time.Until(exited.FinishedAt.Add(wait)); wait > 0 && remaining > 0 {
 				msg := fmt.Sprintf(msgCrashLoop, wait, c.Name, formatPod(w.pod))
 				term := exited
+				w.event(containerRef(c.Name, isInit), v1.EventTypeWarning, evBackOff,
+					fmt.Sprintf(msgBackOffRestart, c.Name, formatPod(w.pod)))
 				w.setStatus(c.Name, isInit, func(s *v1.ContainerStatus) {
 					s.LastTerminationState = v1.ContainerState{Terminated: term}
 					s.State = v1.ContainerState{Waiting: &v1.ContainerStateWaiting{Reason: reasonCrashLoopBackOff, Message: msg}}
 					s.Ready = false
 				})
-				w.event(containerRef(c.Name, isInit), v1.EventTypeWarning, evBackOff,
-					fmt.Sprintf(msgBackOffRestart, c.Name, formatPod(w.pod)))
 				if !sleep(ctx, remaining) {
 					return false
 				}
@@ -493,6 +532,9 @@ func (w *worker) containerLoop(ctx context.Context, sandboxID string, c *v1.Cont
 			if ctx.Err() != nil {
 				return false
 			}
+			if (term != nil || err != nil) && w.checkSandbox(ctx, sandboxID) {
+				return false
+			}
 			if term != nil {
 				exited = term
 				continue
@@ -501,12 +543,12 @@ func (w *worker) containerLoop(ctx context.Context, sandboxID string, c *v1.Cont
 				var ie *imageError
 				if errors.As(err, &ie) && ie.reason == reasonErrImagePull {
 					d := w.failureDelay(&failBo)
+					w.event(containerRef(c.Name, isInit), v1.EventTypeNormal, evBackOff, fmt.Sprintf(msgPullBackOff, c.Image))
+					w.event(containerRef(c.Name, isInit), v1.EventTypeWarning, evFailed, "Error: "+reasonImagePullBackOff)
 					w.setStatus(c.Name, isInit, func(s *v1.ContainerStatus) {
 						s.State = v1.ContainerState{Waiting: &v1.ContainerStateWaiting{Reason: reasonImagePullBackOff,
 							Message: fmt.Sprintf(msgPullBackOff, c.Image)}}
 					})
-					w.event(containerRef(c.Name, isInit), v1.EventTypeNormal, evBackOff, fmt.Sprintf(msgPullBackOff, c.Image))
-					w.event(containerRef(c.Name, isInit), v1.EventTypeWarning, evFailed, "Error: "+reasonImagePullBackOff)
 					if !sleep(ctx, d) {
 						return false
 					}
@@ -551,26 +593,32 @@ func (w *worker) ensureImage(ctx context.Context, c *v1.Container, isInit bool) 
 	}
 	if c.ImagePullPolicy == v1.PullNever {
 		msg := fmt.Sprintf(msgNeverPull, c.Image)
+		w.event(ref, v1.EventTypeWarning, evErrImageNeverPull, msg)
+		w.event(ref, v1.EventTypeWarning, evFailed, "Error: "+evErrImageNeverPull)
 		w.setStatus(c.Name, isInit, func(s *v1.ContainerStatus) {
 			s.State = v1.ContainerState{Waiting: &v1.ContainerStateWaiting{Reason: evErrImageNeverPull, Message: msg}}
 		})
-		w.event(ref, v1.EventTypeWarning, evErrImageNeverPull, msg)
-		w.event(ref, v1.EventTypeWarning, evFailed, "Error: "+evErrImageNeverPull)
 		return nil, &imageError{reason: evErrImageNeverPull, msg: msg}
 	}
 	w.event(ref, v1.EventTypeNormal, evPulling, fmt.Sprintf(msgPulling, c.Image))
 	start := time.Now()
+	local := img
 	img, err = w.m.cfg.Images.PullImage(ctx, c.Image)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		msg := fmt.Sprintf(msgPullFailed, c.Image, err)
+		if present && w.m.cfg.LocalFallbackOnPullError {
+			w.event(ref, v1.EventTypeWarning, evFailed, msg)
+			w.event(ref, v1.EventTypeNormal, evPulled, fmt.Sprintf(msgAlreadyPresent, c.Image))
+			return local, nil
+		}
+		w.event(ref, v1.EventTypeWarning, evFailed, msg)
+		w.event(ref, v1.EventTypeWarning, evFailed, "Error: "+reasonErrImagePull)
 		w.setStatus(c.Name, isInit, func(s *v1.ContainerStatus) {
 			s.State = v1.ContainerState{Waiting: &v1.ContainerStateWaiting{Reason: reasonErrImagePull, Message: msg}}
 		})
-		w.event(ref, v1.EventTypeWarning, evFailed, msg)
-		w.event(ref, v1.EventTypeWarning, evFailed, "Error: "+reasonErrImagePull)
 		return nil, &imageError{reason: reasonErrImagePull, msg: msg}
 	}
 	d := time.Since(start).Round(time.Millisecond)
@@ -581,10 +629,11 @@ func (w *worker) ensureImage(ctx context.Context, c *v1.Container, isInit bool) 
 // configFailure reports an error that keeps a container from being created.
 func (w *worker) configFailure(c *v1.Container, isInit bool, reason string, err error) {
 	msg := err.Error()
+	// Event first: whoever sees the status change finds the event already recorded.
+	w.event(containerRef(c.Name, isInit), v1.EventTypeWarning, evFailed, "Error: "+msg)
 	w.setStatus(c.Name, isInit, func(s *v1.ContainerStatus) {
 		s.State = v1.ContainerState{Waiting: &v1.ContainerStateWaiting{Reason: reason, Message: msg}}
 	})
-	w.event(containerRef(c.Name, isInit), v1.EventTypeWarning, evFailed, "Error: "+msg)
 }
 
 // configReasoner is implemented by errors that mean "the container's configuration is

@@ -1,0 +1,230 @@
+package pod
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/podrun/podrun/cri"
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+)
+
+func TestCreateContainerConfigError(t *testing.T) {
+	env := newTestEnv(t)
+	env.rt.createErr = func(cfg *cri.ContainerConfig) error { return fakeConfigErr{} }
+	if _, err := env.m.Create(context.Background(), testPod("cfg", v1.RestartPolicyAlways, []string{"serve"})); err != nil {
+		t.Fatal(err)
+	}
+	got := waitFor(t, env.m, "cfg", "CreateContainerConfigError", func(p *v1.Pod) bool {
+		s := p.Status.ContainerStatuses
+		return len(s) == 1 && s[0].State.Waiting != nil && s[0].State.Waiting.Reason == reasonCreateConfigError
+	})
+	if got.Status.Phase != v1.PodPending || got.Status.ContainerStatuses[0].State.Waiting.Message != (fakeConfigErr{}).Error() {
+		t.Errorf("status = %+v", got.Status)
+	}
+	evs, _ := env.m.Events("default", "cfg")
+	found := false
+	for _, e := range evs {
+		found = found || (e.Reason == evFailed && e.Type == v1.EventTypeWarning && e.Message == "Error: "+(fakeConfigErr{}).Error())
+	}
+	if !found {
+		t.Errorf("no Failed event: %+v", evs)
+	}
+	// Fixed: the container starts on a later retry.
+	env.rt.mu.Lock()
+	env.rt.createErr = nil
+	env.rt.mu.Unlock()
+	waitFor(t, env.m, "cfg", "Running", phaseIs(v1.PodRunning))
+}
+
+func TestEnvConfigErrorFromSpec(t *testing.T) {
+	env := newTestEnv(t)
+	p := testPod("envcm", v1.RestartPolicyAlways, []string{"serve"})
+	p.Spec.Containers[0].Env = []v1.EnvVar{{Name: "X", ValueFrom: &v1.EnvVarSource{
+		ConfigMapKeyRef: &v1.ConfigMapKeySelector{LocalObjectReference: v1.LocalObjectReference{Name: "cm"}, Key: "k"}}}}
+	if _, err := env.m.Create(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, env.m, "envcm", "CreateContainerConfigError", func(p *v1.Pod) bool {
+		s := p.Status.ContainerStatuses
+		return len(s) == 1 && s[0].State.Waiting != nil && s[0].State.Waiting.Reason == reasonCreateConfigError &&
+			strings.Contains(s[0].State.Waiting.Message, "not supported yet")
+	})
+}
+
+func TestSandboxDiesWhileRunning(t *testing.T) {
+	env := newTestEnv(t)
+	if _, err := env.m.Create(context.Background(), testPod("pause", v1.RestartPolicyAlways, []string{"serve"})); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, env.m, "pause", "Running", phaseIs(v1.PodRunning))
+	env.rt.killSandbox()
+	got := waitFor(t, env.m, "pause", "running in a new sandbox", func(p *v1.Pod) bool {
+		s := p.Status.ContainerStatuses[0]
+		return p.Status.Phase == v1.PodRunning && s.State.Running != nil && s.RestartCount >= 1
+	})
+	sb, _ := env.rt.counts()
+	if sb != 1 {
+		t.Errorf("%d sandboxes, want the new one only", sb)
+	}
+	_ = got
+}
+
+func TestLocalFallbackOnPullError(t *testing.T) {
+	env := newTestEnv(t)
+	env.m.Shutdown()
+	m, err := NewManager(Config{Root: env.root, LogDir: env.logDir, Runtime: env.rt, Images: env.img,
+		BackoffBase: 30 * time.Millisecond, LocalFallbackOnPullError: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Shutdown)
+	p := testPod("latest", v1.RestartPolicyAlways, []string{"serve"})
+	p.Spec.Containers[0].ImagePullPolicy = v1.PullAlways
+	if _, err := m.Create(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, m, "latest", "Running", phaseIs(v1.PodRunning))
+}
+
+func TestForceDeleteShortensGrace(t *testing.T) {
+	env := newTestEnv(t)
+	if _, err := env.m.Create(context.Background(), testPod("slow", v1.RestartPolicyAlways, []string{"serve"})); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, env.m, "slow", "Running", phaseIs(v1.PodRunning))
+	zero := int64(0)
+	out, err := env.m.Delete(context.Background(), "default", "slow", DeleteOptions{GracePeriodSeconds: &zero})
+	if err != nil || *out.DeletionGracePeriodSeconds != 0 {
+		t.Fatalf("%v %v", out, err)
+	}
+	// A second delete with a longer grace period does not lengthen it.
+	if out, err := env.m.Delete(context.Background(), "default", "slow", DeleteOptions{}); err == nil && *out.DeletionGracePeriodSeconds != 0 {
+		t.Errorf("grace lengthened to %d", *out.DeletionGracePeriodSeconds)
+	}
+	waitGone(t, env.m, "slow")
+}
+
+func TestTailCRILogAndFallback(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "0.log")
+	var b strings.Builder
+	for i := 0; i < 100; i++ {
+		b.WriteString("2026-01-01T00:00:00.000000000Z stdout F line " + string(rune('a'+i%26)) + "\n")
+	}
+	b.WriteString("2026-01-01T00:00:00.000000000Z stderr P part-\n")
+	b.WriteString("2026-01-01T00:00:00.000000000Z stderr F one\n")
+	if err := os.WriteFile(log, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := tailCRILog(log, 80, 2048)
+	lines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
+	if len(lines) != 80 || lines[79] != "part-one" || lines[78] != "line v" {
+		t.Errorf("tail: %d lines, last %q %q", len(lines), lines[len(lines)-2], lines[len(lines)-1])
+	}
+	if short := tailCRILog(log, 80, 20); len(short) != 20 || !strings.HasSuffix(short, "part-one\n") {
+		t.Errorf("byte cap: %q", short)
+	}
+
+	term := filepath.Join(dir, "term")
+	_ = os.WriteFile(term, nil, 0o644)
+	tests := []struct {
+		policy v1.TerminationMessagePolicy
+		code   int
+		file   string
+		want   string
+	}{
+		{v1.TerminationMessageReadFile, 1, "", ""},
+		{v1.TerminationMessageReadFile, 1, "written", "written"},
+		{v1.TerminationMessageFallbackToLogsOnError, 0, "", ""},
+		{v1.TerminationMessageFallbackToLogsOnError, 1, "written", "written"},
+		{v1.TerminationMessageFallbackToLogsOnError, 2, "", tailCRILog(log, 80, 2048)},
+	}
+	for i, tc := range tests {
+		_ = os.WriteFile(term, []byte(tc.file), 0o644)
+		if got := terminationMessage(term, log, tc.policy, tc.code); got != tc.want {
+			t.Errorf("case %d: %q, want %q", i, got, tc.want)
+		}
+	}
+}
+
+func TestCheckHostPath(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "f")
+	_ = os.WriteFile(file, nil, 0o644)
+	ty := func(t v1.HostPathType) *v1.HostPathType { return &t }
+	tests := []struct {
+		path    string
+		typ     v1.HostPathType
+		wantErr string
+		created bool
+	}{
+		{filepath.Join(dir, "nothing"), v1.HostPathUnset, "", false},
+		{dir, v1.HostPathDirectory, "", false},
+		{file, v1.HostPathDirectory, "is not a directory", false},
+		{filepath.Join(dir, "new/sub"), v1.HostPathDirectoryOrCreate, "", true},
+		{file, v1.HostPathDirectoryOrCreate, "is not a directory", false},
+		{filepath.Join(dir, "newfile"), v1.HostPathFileOrCreate, "", true},
+		{dir, v1.HostPathFileOrCreate, "is not a file", false},
+		{file, v1.HostPathFile, "", false},
+		{filepath.Join(dir, "missing"), v1.HostPathFile, "is not a file", false},
+		{file, v1.HostPathSocket, "is not a socket file", false},
+		{"/dev/null", v1.HostPathCharDev, "", false},
+		{"/dev/null", v1.HostPathBlockDev, "is not a block device", false},
+	}
+	for _, tc := range tests {
+		err := checkHostPath(&v1.HostPathVolumeSource{Path: tc.path, Type: ty(tc.typ)})
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("%s %s: %v", tc.path, tc.typ, err)
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("%s %s: err %v, want %q", tc.path, tc.typ, err, tc.wantErr)
+		}
+		if tc.created {
+			if _, err := os.Stat(tc.path); err != nil {
+				t.Errorf("%s not created", tc.path)
+			}
+		}
+	}
+}
+
+func TestMemoryEmptyDir(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	env := newTestEnv(t)
+	size := resource.MustParse("1Mi")
+	p := testPod("mem", v1.RestartPolicyAlways, []string{"serve"})
+	p.Spec.Volumes = []v1.Volume{{Name: "shm", VolumeSource: v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{Medium: v1.StorageMediumMemory, SizeLimit: &size}}}}
+	p.Spec.Containers[0].VolumeMounts = []v1.VolumeMount{{Name: "shm", MountPath: "/shm"}}
+	created, err := env.m.Create(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(env.root, "pods", string(created.UID), "volumes", "empty-dir", "shm")
+	t.Cleanup(func() { unmountUnder(filepath.Join(env.root, "pods")) })
+	waitFor(t, env.m, "mem", "Running", phaseIs(v1.PodRunning))
+	if mps := mountsUnder(dir); len(mps) != 1 {
+		t.Fatalf("mounts under %s: %v", dir, mps)
+	}
+	if _, err := env.m.Delete(context.Background(), "default", "mem", DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, env.m, "mem")
+	if mps := mountsUnder(dir); len(mps) != 0 {
+		t.Errorf("still mounted: %v", mps)
+	}
+}
+
+func TestUnescapeMountPath(t *testing.T) {
+	if got := unescapeMountPath(`/a\040b\011c\134d`); got != "/a b\tc\\d" {
+		t.Errorf("got %q", got)
+	}
+}
