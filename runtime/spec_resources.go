@@ -1,6 +1,11 @@
 package runtime
 
 import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -83,7 +88,32 @@ func WithResources(s *specs.Spec, in *SpecInput) error {
 	if in.PidsLimit > 0 {
 		r.Pids = &specs.LinuxPids{Limit: &in.PidsLimit}
 	}
+	r.HugepageLimits = nil
+	for name, lim := range c.Resources.Limits {
+		size, ok := strings.CutPrefix(string(name), v1.ResourceHugePagesPrefix)
+		if !ok {
+			continue
+		}
+		q, err := resource.ParseQuantity(size)
+		if err != nil {
+			return fmt.Errorf("resource %s: bad page size: %w", name, err)
+		}
+		r.HugepageLimits = append(r.HugepageLimits, specs.LinuxHugepageLimit{Pagesize: hugePageSize(q.Value()), Limit: uint64(lim.Value())})
+	}
+	slices.SortFunc(r.HugepageLimits, func(a, b specs.LinuxHugepageLimit) int { return strings.Compare(a.Pagesize, b.Pagesize) })
 	return nil
+}
+
+// hugePageSize names a page size as the cgroup files do ("2MB", "1GB", "64KB"), the form
+// runc expects in hugepageLimits.
+func hugePageSize(bytes int64) string {
+	units := []string{"B", "KB", "MB", "GB", "TB"}
+	i := 0
+	for bytes >= 1024 && bytes%1024 == 0 && i < len(units)-1 {
+		bytes /= 1024
+		i++
+	}
+	return strconv.FormatInt(bytes, 10) + units[i]
 }
 
 // PodQOS is the pod's QoS class: status.qosClass when set, else computed as the kubelet does
@@ -155,6 +185,11 @@ func ContainerOOMScoreAdj(pod *v1.Pod, c *v1.Container, memoryCapacity int64) in
 	}
 	memReq := effectiveRequests(c)[v1.ResourceMemory]
 	adj := 1000 - (1000*memReq.Value())/memoryCapacity
+	// A sidecar (restartable init container) must not be killed before the regular containers
+	// it serves: it gets at most the score of the one with the smallest memory request.
+	if isSidecar(pod, c) {
+		adj = min(adj, 1000-(1000*minRegularMemoryRequest(pod))/memoryCapacity)
+	}
 	switch {
 	case adj < 1000+guaranteedOOMAdj:
 		return 1000 + guaranteedOOMAdj
@@ -162,6 +197,32 @@ func ContainerOOMScoreAdj(pod *v1.Pod, c *v1.Container, memoryCapacity int64) in
 		return bestEffortOOMAdj - 1
 	}
 	return int(adj)
+}
+
+// isSidecar reports whether c is one of the pod's init containers with restartPolicy Always.
+func isSidecar(pod *v1.Pod, c *v1.Container) bool {
+	if c.RestartPolicy == nil || *c.RestartPolicy != v1.ContainerRestartPolicyAlways {
+		return false
+	}
+	for i := range pod.Spec.InitContainers {
+		if pod.Spec.InitContainers[i].Name == c.Name {
+			return true
+		}
+	}
+	return false
+}
+
+// minRegularMemoryRequest is the smallest memory request among the pod's regular containers
+// (0 when one has none), as the kubelet's minRegularContainerMemory.
+func minRegularMemoryRequest(pod *v1.Pod) int64 {
+	var least int64 = -1
+	for i := range pod.Spec.Containers {
+		q := effectiveRequests(&pod.Spec.Containers[i])[v1.ResourceMemory]
+		if v := q.Value(); least < 0 || v < least {
+			least = v
+		}
+	}
+	return max(least, 0)
 }
 
 // WithOOMScoreAdj sets the kubelet's oom_score_adj, raised to OOMScoreAdjMin: the daemon

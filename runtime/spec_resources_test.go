@@ -2,8 +2,10 @@ package runtime
 
 import (
 	"errors"
+	"slices"
 	"testing"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 )
@@ -92,6 +94,21 @@ func TestContainerOOMScoreAdj(t *testing.T) {
 		{name: "Burstable more than the node", memReq: "16Gi", memCap: 8 * gi, want: 3},
 		{name: "Burstable unknown capacity", memReq: "1Gi", memCap: 0, want: 999},
 	}
+	// A sidecar with a small request is protected like the regular container it serves.
+	always := v1.ContainerRestartPolicyAlways
+	side := container("side", nil, res{"memory": "100Mi"})
+	side.RestartPolicy = &always
+	plainInit := container("init", nil, res{"memory": "100Mi"})
+	sp := &v1.Pod{Spec: v1.PodSpec{
+		InitContainers: []v1.Container{side, plainInit},
+		Containers:     []v1.Container{container("a", nil, res{"memory": "2Gi"}), container("b", nil, res{"memory": "1Gi"})},
+	}}
+	if got := ContainerOOMScoreAdj(sp, &sp.Spec.InitContainers[0], 8*gi); got != 875 {
+		t.Errorf("sidecar: %d, want 875 (regular container b's)", got)
+	}
+	if got := ContainerOOMScoreAdj(sp, &sp.Spec.InitContainers[1], 8*gi); got != 988 {
+		t.Errorf("plain init container: %d, want 988", got)
+	}
 	for _, tt := range tests {
 		pod := tt.pod
 		var c *v1.Container
@@ -143,6 +160,7 @@ func TestWithResources(t *testing.T) {
 		{name: "both", limits: res{"cpu": "500m"}, reqs: res{"cpu": "100m"}, shares: 102, quota: 50000},
 		{name: "tiny limit", limits: res{"cpu": "1m"}, reqs: res{"cpu": "1m"}, shares: 2, quota: 1000},
 		{name: "pids", pids: 1024, shares: 2},
+		{name: "hugepages", limits: res{"hugepages-2Mi": "4Mi", "hugepages-1Gi": "2Gi", "memory": "1Gi"}, reqs: res{"memory": "1Gi"}, shares: 2, mem: 1 << 30},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			in := testInput(t, resources(tt.limits, tt.reqs))
@@ -163,6 +181,14 @@ func TestWithResources(t *testing.T) {
 			}
 			if (r.Pids == nil) != (tt.pids == 0) || (r.Pids != nil && *r.Pids.Limit != tt.pids) {
 				t.Errorf("pids %+v, want %d", r.Pids, tt.pids)
+			}
+			if tt.name == "hugepages" {
+				want := []specs.LinuxHugepageLimit{{Pagesize: "1GB", Limit: 2 << 30}, {Pagesize: "2MB", Limit: 4 << 20}}
+				if !slices.Equal(r.HugepageLimits, want) {
+					t.Errorf("hugepages %+v, want %+v", r.HugepageLimits, want)
+				}
+			} else if len(r.HugepageLimits) != 0 {
+				t.Errorf("hugepages %+v", r.HugepageLimits)
 			}
 		})
 	}
