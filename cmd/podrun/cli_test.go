@@ -252,3 +252,39 @@ func TestCLIDescribe(t *testing.T) {
 	expect(t, runCLI(t, sock, "", "describe", "pod", "mypod"), 0, "mypod", "")
 	expect(t, runCLI(t, sock, "", "describe", "pod", "nope"), 1, "", `Error from server (NotFound): pods "nope" not found`)
 }
+
+func TestCLIGetWatch(t *testing.T) {
+	cl, _, _, sock := apitest.StartServer(t)
+	expect(t, runCLI(t, sock, mypod, "create", "-f", "-"), 0, "pod/mypod created", "")
+	var out, errb bytes.Buffer
+	c := &cli{in: strings.NewReader(""), out: &out, errOut: &errb, stdinFd: -1, now: time.Now,
+		getenv: func(k string) string { return map[string]string{"PODRUN_SOCKET": sock}[k] }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- c.execute(ctx, []string{"get", "pods", "-w"}) }()
+	time.Sleep(300 * time.Millisecond)
+	p := &v1.Pod{}
+	p.Name = "second-pod-with-a-long-name"
+	p.Spec.Containers = []v1.Container{{Name: "c", Image: "busybox"}}
+	if _, err := cl.CreatePod(apitest.Ctx(t), "default", p); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("get -w exit %d: %s", code, errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "NAME") || !strings.HasPrefix(lines[1], "mypod ") || !strings.HasPrefix(lines[2], "second-pod-with-a-long-name   1/1") {
+		t.Errorf("watch output:\n%s", out.String())
+	}
+}
+
+func TestCLICreateFromDirectory(t *testing.T) {
+	_, _, _, sock := apitest.StartServer(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.yaml"), []byte(mypod), 0o644)
+	os.WriteFile(filepath.Join(dir, "b.yml"), []byte(twoContainers), 0o644)
+	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not a manifest"), 0o644)
+	expect(t, runCLI(t, sock, "", "create", "-f", dir), 0, "pod/mypod created\npod/duo created\n", "")
+}

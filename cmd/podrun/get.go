@@ -138,7 +138,7 @@ func (c *cli) get(ctx context.Context, names []string, o getOptions) error {
 					}
 					continue
 				}
-				if err := c.printPods([]*v1.Pod{ev.Pod}, o, false, true); err != nil {
+				if err := c.printWatchRow(pods, ev.Pod, o); err != nil {
 					return err
 				}
 			}
@@ -182,6 +182,23 @@ func (c *cli) printPods(pods []*v1.Pod, o getOptions, single, noHeaders bool) er
 	return printers.PrintPods(c.out, pods, printers.TableOptions{
 		Wide: o.output == "wide", ShowLabels: o.showLabels, NoHeaders: noHeaders, WithNamespace: o.allNamespaces,
 	}, c.now())
+}
+
+// printWatchRow prints one table row of a watch aligned with the table printed first, as
+// kubectl does: the row is laid out together with the first table's pods and only its line
+// is printed.
+func (c *cli) printWatchRow(first []*v1.Pod, p *v1.Pod, o getOptions) error {
+	var buf bytes.Buffer
+	rows := append(append([]*v1.Pod{}, first...), p)
+	err := printers.PrintPods(&buf, rows, printers.TableOptions{
+		Wide: o.output == "wide", ShowLabels: o.showLabels, NoHeaders: o.noHeaders, WithNamespace: o.allNamespaces,
+	}, c.now())
+	if err != nil {
+		return err
+	}
+	lines := bytes.Split(bytes.TrimSuffix(buf.Bytes(), []byte("\n")), []byte("\n"))
+	_, err = fmt.Fprintf(c.out, "%s\n", lines[len(lines)-1])
+	return err
 }
 
 // listOut is the List kubectl prints for several objects.

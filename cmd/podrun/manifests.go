@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	v1 "k8s.io/api/core/v1"
 
@@ -17,10 +18,13 @@ func (c *cli) readPods(files []string, nsExplicit bool) ([]*v1.Pod, error) {
 	if len(files) == 0 {
 		return nil, fmt.Errorf("must specify one of -f and -k")
 	}
+	files, err := expandDirs(files)
+	if err != nil {
+		return nil, err
+	}
 	var pods []*v1.Pod
 	for _, f := range files {
 		var data []byte
-		var err error
 		name := f
 		if f == "-" {
 			name = "STDIN"
@@ -56,4 +60,34 @@ func (c *cli) readPods(files []string, nsExplicit bool) ([]*v1.Pod, error) {
 		return nil, fmt.Errorf("no objects passed to create")
 	}
 	return pods, nil
+}
+
+// expandDirs replaces each directory by its .yaml, .yml and .json files, in name order, as
+// kubectl -f DIR does.
+func expandDirs(files []string) ([]string, error) {
+	var out []string
+	for _, f := range files {
+		if f == "-" {
+			out = append(out, f)
+			continue
+		}
+		st, err := os.Stat(f)
+		if err != nil || !st.IsDir() {
+			out = append(out, f) // the read reports a missing file
+			continue
+		}
+		entries, err := os.ReadDir(f)
+		if err != nil {
+			return nil, fmt.Errorf("read directory %s: %w", f, err)
+		}
+		for _, e := range entries {
+			switch filepath.Ext(e.Name()) {
+			case ".yaml", ".yml", ".json":
+				if !e.IsDir() {
+					out = append(out, filepath.Join(f, e.Name()))
+				}
+			}
+		}
+	}
+	return out, nil
 }
