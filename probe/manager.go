@@ -17,6 +17,10 @@ type ManagerConfig struct {
 	Record func(Event)
 	// UpdatesBuffer is each Results' channel buffer (default 20, as the kubelet).
 	UpdatesBuffer int
+	// Jitter spreads the first probe of workers started within one probe period of the
+	// manager's creation over that period, as the kubelet does after a restart, so that the
+	// containers a restarted daemon re-adopts are not all probed at the same instant.
+	Jitter bool
 }
 
 // Manager runs the probe workers of every probed container, the kubelet's prober manager:
@@ -90,20 +94,22 @@ func (m *Manager) AddContainer(t Target, startedAt time.Time) {
 	cw := &containerWorkers{podUID: podUID, name: t.Container.Name, cancel: cancel, done: make(chan struct{}),
 		hasStartup: t.Container.StartupProbe != nil, hasReadiness: t.Container.ReadinessProbe != nil}
 	m.workers[t.ContainerID] = cw
-	// Jitter only while the daemon is young: re-adopted containers then spread their probes,
-	// fresh containers are probed on time.
-	jitter := m.cfg.Clock.Since(m.created) < 10*time.Second
+	age := m.cfg.Clock.Since(m.created)
 	m.mu.Unlock()
 	for _, o := range old {
 		o.stop()
 	}
 
-	base := WorkerConfig{Target: t, StartedAt: startedAt, Prober: m.cfg.Prober, Clock: m.cfg.Clock, Record: m.cfg.Record, Jitter: jitter}
+	base := WorkerConfig{Target: t, StartedAt: startedAt, Prober: m.cfg.Prober, Clock: m.cfg.Clock, Record: m.cfg.Record}
+	jitter := func(p *WorkerConfig) {
+		p.Jitter = m.cfg.Jitter && age < Period(Probe(t.Container, p.Type))
+	}
 	var readiness *Worker
 	var ws []*Worker
 	if t.Container.ReadinessProbe != nil {
 		c := base
 		c.Type, c.Results = Readiness, m.readiness
+		jitter(&c)
 		if cw.hasStartup {
 			c.Startup = m.startup
 		}
@@ -113,6 +119,7 @@ func (m *Manager) AddContainer(t Target, startedAt time.Time) {
 	if t.Container.LivenessProbe != nil {
 		c := base
 		c.Type, c.Results = Liveness, m.liveness
+		jitter(&c)
 		if cw.hasStartup {
 			c.Startup = m.startup
 		}
@@ -122,6 +129,7 @@ func (m *Manager) AddContainer(t Target, startedAt time.Time) {
 	if cw.hasStartup {
 		c := base
 		c.Type, c.Results = Startup, m.startup
+		jitter(&c)
 		if readiness != nil {
 			c.OnStarted = readiness.Trigger
 		}
