@@ -44,15 +44,19 @@ func newSandboxID() string { return randHex(64) }
 // newTestManager makes a Manager on a bridge, CIDR, table and state dir of its own, and
 // removes all of them at cleanup even when the test failed; it then checks nothing was left.
 func newTestManager(t testing.TB) *Manager {
+	b := make([]byte, 1)
+	_, _ = rand.Read(b)
+	return newTestManagerCIDR(t, fmt.Sprintf("10.199.%d.0/24", b[0]))
+}
+
+func newTestManagerCIDR(t testing.TB, cidr string) *Manager {
 	t.Helper()
 	needRoot(t)
 	fwd, _ := os.ReadFile("/proc/sys/net/ipv4/ip_forward")
-	b := make([]byte, 1)
-	_, _ = rand.Read(b)
 	m, err := New(Config{
 		Bridge:   "prt" + randHex(4),
-		PodCIDR:  fmt.Sprintf("10.199.%d.0/24", b[0]),
-		StateDir: t.TempDir(),
+		PodCIDR:  cidr,
+		StateDir: stateDir(t),
 		Table:    "podrun_test_" + randHex(6),
 	})
 	if err != nil {
@@ -73,6 +77,19 @@ func newTestManager(t testing.TB) *Manager {
 		}
 	})
 	return m
+}
+
+// stateDir is a temp dir on tmpfs when there is one, as the daemon's /run/podrun is: IPAM
+// timings then match production rather than the test machine's disk.
+func stateDir(t testing.TB) string {
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		d, err := os.MkdirTemp("/dev/shm", "podrun-network-test-")
+		if err == nil {
+			t.Cleanup(func() { os.RemoveAll(d) })
+			return d
+		}
+	}
+	return t.TempDir()
 }
 
 func mustNft(t testing.TB) *nftables.Conn {
