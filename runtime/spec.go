@@ -39,6 +39,9 @@ type SpecInput struct {
 	// own bounding set): runc cannot grant a capability the daemon lacks, so a privileged or
 	// "ALL" container would otherwise fail to start. nil = AllCapabilities.
 	HostCapabilities []string
+	// NodeHostname is the host's hostname: a hostNetwork container's HOSTNAME (it shares the
+	// host's UTS namespace). "" = Sandbox.Hostname.
+	NodeHostname string
 }
 
 // SpecOpt changes one concern of a container spec. Options are applied in order by

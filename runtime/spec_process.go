@@ -79,9 +79,12 @@ func kubeEnv(in *SpecInput) []v1.EnvVar {
 
 // WithEnv sets the environment: PATH (default) and HOSTNAME first, then the image's Env, then
 // the Kubernetes env; a later variable replaces an earlier one of the same name in place, as
-// containerd's WithEnv does.
+// containerd's WithEnv does. HOSTNAME is the pod's hostname, the node's with hostNetwork.
 func WithEnv(s *specs.Spec, in *SpecInput) error {
 	hostname := in.Sandbox.Hostname
+	if in.Config.Pod.Spec.HostNetwork && in.NodeHostname != "" {
+		hostname = in.NodeHostname
+	}
 	if hostname == "" {
 		hostname = in.Config.Pod.Name
 	}

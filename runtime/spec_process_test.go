@@ -89,6 +89,18 @@ func TestWithEnv(t *testing.T) {
 			want: []string{"PATH=/bin:/usr/bin", "HOSTNAME=h", "IMG=2", "NEW=n"},
 		},
 		{
+			name: "hostNetwork: the node's hostname",
+			mut: func(in *SpecInput) {
+				in.Config.Pod.Spec.HostNetwork, in.NodeHostname = true, "node1"
+			},
+			want: []string{"PATH=/bin:/usr/bin", "HOSTNAME=node1", "IMG=1"},
+		},
+		{
+			name: "node hostname unused without hostNetwork",
+			mut:  func(in *SpecInput) { in.NodeHostname = "node1" },
+			want: []string{"PATH=/bin:/usr/bin", "HOSTNAME=web", "IMG=1"},
+		},
+		{
 			name: "resolved env is final: not expanded again",
 			mut: func(in *SpecInput) {
 				in.Config.Env = []v1.EnvVar{{Name: "A", Value: "x"}, {Name: "B", Value: "$(A)"}}
