@@ -58,11 +58,11 @@ step podrun describe pod mypod
 
 # Proof that the app answers, from inside the pod's network namespace (no curl needed).
 step podrun exec mypod -- wget -qO- http://127.0.0.1/
-if ! "$PODRUN" exec mypod -- wget -qO- -T 5 http://127.0.0.1/; then
+if ! timeout 20 "$PODRUN" exec mypod -- wget -qO- http://127.0.0.1/; then
 	# The image may have no wget: use the host's busybox inside the pod's net namespace.
 	pid=$("$PODRUN" inspect pod mypod | tr -d ' \n' | sed -n 's/.*"sandbox":{[^}]*"pid":\([0-9]*\).*/\1/p')
 	step nsenter -t "$pid" -n busybox wget -qO- http://127.0.0.1/
-	nsenter -t "$pid" -n busybox wget -qO- -T 5 http://127.0.0.1/
+	timeout 20 nsenter -t "$pid" -n busybox wget -qO- http://127.0.0.1/
 fi
 
 cat <<'MSG'

@@ -60,7 +60,7 @@ spec:
 			want: []string{"spec.containers[0].image"},
 		},
 		{
-			name: "image not in store, pullPolicy Never",
+			name: "image not in store with pullPolicy Never",
 			yaml: strings.Replace(strings.Replace(good, "image: busybox", "image: nosuchimage:v9", 1), "IfNotPresent", "Never", 1),
 			want: []string{"nosuchimage"},
 		},
@@ -70,6 +70,7 @@ spec:
 			for _, verb := range [][]string{{"create", "-f"}, {"run"}} {
 				out, stderr, code := e.podrun(append(verb, writeYAML(t, c.yaml))...)
 				msg := strings.TrimSpace(stderr)
+				t.Logf("%s: exit %d: %s", verb[0], code, msg)
 				if code == 0 {
 					t.Errorf("%s: exit 0 (stdout %q), want failure", verb[0], out)
 				}

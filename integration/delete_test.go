@@ -115,8 +115,8 @@ func TestDeleteVariants(t *testing.T) {
 
 	start := time.Now()
 	out := e.must("delete", "-f", f)
-	if !strings.Contains(out, "pod/fromfile") || !strings.Contains(out, "deleted") {
-		t.Errorf("delete -f output %q, want pod/fromfile deleted", out)
+	if out != "pod \"fromfile\" deleted\n" {
+		t.Errorf("delete -f output %q, want kubectl's pod \"fromfile\" deleted", out)
 	}
 	if _, err := e.getPod("fromfile"); err == nil {
 		// kubectl waits for the deletion by default; allow a short lag.

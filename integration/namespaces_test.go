@@ -2,6 +2,7 @@ package integration
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -30,7 +31,7 @@ func TestNamespacesShared(t *testing.T) {
 		}
 	}
 	// The pod's net namespace is not the host's.
-	if nsInode(t, pause, "net") == nsInode(t, 1, "net") {
+	if nsInode(t, pause, "net") == nsInode(t, os.Getpid(), "net") {
 		t.Errorf("pause is in the host's net namespace")
 	}
 	for _, ns := range []string{"net", "ipc", "uts"} {

@@ -95,7 +95,7 @@ func TestRunMypod(t *testing.T) {
 	var body, stderr string
 	var code int
 	for i := 0; i < 30; i++ {
-		body, stderr, code = e.podrun("exec", "mypod", "--", "wget", "-qO-", "-T", "5", "http://127.0.0.1/")
+		body, stderr, code = e.podrun("exec", "mypod", "--", "wget", "-qO-", "http://127.0.0.1/")
 		if code == 0 {
 			break
 		}
