@@ -58,8 +58,13 @@ func (e *ConfigError) Error() string { return e.Message }
 // an interface of this method (pod/worker.go configReasoner).
 func (e *ConfigError) ConfigReason() string { return e.Reason }
 
-// ReasonCreateContainerConfigError is the waiting reason the kubelet reports for a ConfigError.
-const ReasonCreateContainerConfigError = "CreateContainerConfigError"
+// Waiting reasons of a ConfigError: the kubelet's own checks (runAsNonRoot) give
+// CreateContainerConfigError; what a real runtime refuses at create (an image user that its
+// passwd lacks) gives CreateContainerError, as a cluster on containerd shows it.
+const (
+	ReasonCreateContainerConfigError = "CreateContainerConfigError"
+	ReasonCreateContainerError       = "CreateContainerError"
+)
 
 func configError(format string, args ...any) error {
 	return &ConfigError{Reason: ReasonCreateContainerConfigError, Message: fmt.Sprintf(format, args...)}

@@ -85,6 +85,10 @@ func TestWithUser(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
 				}
+				var ce *ConfigError
+				if strings.HasPrefix(tt.wantErr, "unable to find") && (!errors.As(err, &ce) || ce.ConfigReason() != ReasonCreateContainerError) {
+					t.Errorf("err = %#v, want a ConfigError with reason CreateContainerError", err)
+				}
 				return
 			}
 			if err != nil {

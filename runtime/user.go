@@ -167,8 +167,8 @@ type processUser struct {
 
 // resolveImageUser resolves an image USER ("", "uid", "uid:gid", "name", "name:group", and the
 // mixed forms) in the image's user database. A numeric uid need not exist (its gid is then the
-// one in passwd, else 0); a name must. An unknown name is a ConfigError, as the container cannot
-// be made until the image or the pod changes.
+// one in passwd, else 0); a name must. An unknown name is a ConfigError (reason
+// CreateContainerError): the container cannot be made until the image or the pod changes.
 func (db *imageUserDB) resolveImageUser(user string) (processUser, error) {
 	userPart, groupPart, hasGroup := strings.Cut(user, ":")
 	var u processUser
@@ -183,7 +183,7 @@ func (db *imageUserDB) resolveImageUser(user string) (processUser, error) {
 	} else {
 		e, ok := db.userByName(userPart)
 		if !ok {
-			return processUser{}, configError("unable to find user %s: no matching entries in passwd file", userPart)
+			return processUser{}, &ConfigError{Reason: ReasonCreateContainerError, Message: fmt.Sprintf("unable to find user %s: no matching entries in passwd file", userPart)}
 		}
 		u.UID, u.GID, u.Name = e.UID, e.GID, e.Name
 	}
@@ -204,7 +204,7 @@ func (db *imageUserDB) resolveGroup(group string) (uint32, error) {
 	}
 	g, ok := db.groupByName(group)
 	if !ok {
-		return 0, configError("unable to find group %s: no matching entries in group file", group)
+		return 0, &ConfigError{Reason: ReasonCreateContainerError, Message: fmt.Sprintf("unable to find group %s: no matching entries in group file", group)}
 	}
 	return g.GID, nil
 }
