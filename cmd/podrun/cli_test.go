@@ -288,3 +288,10 @@ func TestCLICreateFromDirectory(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not a manifest"), 0o644)
 	expect(t, runCLI(t, sock, "", "create", "-f", dir), 0, "pod/mypod created\npod/duo created\n", "")
 }
+
+func TestCLIDaemonRefusesSecondDaemon(t *testing.T) {
+	_, _, _, sock := apitest.StartServer(t)
+	expect(t, runCLI(t, sock, "", "daemon", "--root", t.TempDir(), "--state", t.TempDir()), 1, "", "error: another podrun daemon is already answering on "+sock+"\n")
+	expect(t, runCLI(t, sock, "", "daemon", "--log-level", "loud"), 1, "", `error: invalid --log-level "loud"`)
+	expect(t, runCLI(t, filepath.Join(t.TempDir(), "x.sock"), "", "daemon", "--backoff-base", "0s"), 1, "", "error: invalid back-off")
+}
