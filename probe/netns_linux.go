@@ -22,6 +22,9 @@ import (
 // addr must be an IP literal or "localhost" (there is no resolver inside the pod's netns).
 func NetnsDialContext(netnsPath string) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("dial %s %s in netns %s: %w", network, addr, netnsPath, err)
+		}
 		ap, err := parseAddr(network, addr)
 		if err != nil {
 			return nil, fmt.Errorf("dial %s %s in netns %s: %w", network, addr, netnsPath, err)

@@ -2,10 +2,10 @@ package probe
 
 import (
 	"context"
-	"strings"
-	"sync"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
