@@ -200,6 +200,7 @@ func (m *Manager) Setup(ctx context.Context, sandboxID, netnsPath string, pod *v
 	if err := m.setHostPorts(sandboxID, pod, ip, ports); err != nil {
 		return nil, wrap(err)
 	}
+	m.clearUDPHostPortFlows(ports)
 	m.log.Debug("pod network set up", "sandbox", sandboxID, "ip", ip, "veth", hostVeth, "hostPorts", len(ports))
 	return &Result{IP: ip, Gateway: m.gateway, Interface: hostVeth}, nil
 }
@@ -213,10 +214,16 @@ func (m *Manager) Teardown(ctx context.Context, sandboxID, netnsPath string) err
 	}
 	var errs []error
 	m.mu.Lock()
-	if err := m.nft.deleteSandboxRules(sandboxID); err != nil {
+	hadUDP, err := m.nft.deleteSandboxRules(sandboxID)
+	if err != nil {
 		errs = append(errs, fmt.Errorf("hostPort rules: %w", err))
 	}
 	m.mu.Unlock()
+	if hadUDP {
+		if alloc, err := m.ipam.list(); err == nil && alloc[sandboxID] != nil {
+			m.clearUDPPodFlows(alloc[sandboxID])
+		}
+	}
 	if err := m.deleteVeth(sandboxID, vethName(sandboxID)); err != nil {
 		errs = append(errs, err)
 	}

@@ -658,3 +658,59 @@ func TestConcurrentHostPortConflict(t *testing.T) {
 		t.Fatalf("state: veths %v rules %d ips %d, want 1 each", veths, rules, ips)
 	}
 }
+
+// A client that was already sending to a UDP port before it became a hostPort reaches the pod
+// (its stale conntrack entry is deleted), and after the pod is gone the port is free again.
+func TestUDPHostPortStaleConntrack(t *testing.T) {
+	m := newTestManager(t)
+	ctx := context.Background()
+	// A first pod makes the table, so that the early packets below pass through its NAT hooks
+	// and get a conntrack entry with a (null) NAT binding, as on a host with running pods.
+	ns0, id0 := newNetns(t), newSandboxID()
+	if _, err := m.Setup(ctx, id0, ns0, testPod("first")); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Teardown(ctx, id0, ns0) })
+	port := freePort(t)
+	client, err := net.Dial("udp4", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	// Nothing listens yet: this makes a conntrack entry without DNAT.
+	_, _ = client.Write([]byte("early"))
+	time.Sleep(50 * time.Millisecond)
+
+	ns, id := newNetns(t), newSandboxID()
+	if _, err := m.Setup(ctx, id, ns, testPod("udp", v1.ContainerPort{ContainerPort: 5353, HostPort: port, Protocol: v1.ProtocolUDP})); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = m.Teardown(ctx, id, ns) })
+	var uc net.PacketConn
+	if err := inNetns(ns, func() (err error) { uc, err = net.ListenPacket("udp4", ":5353"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	defer uc.Close()
+	go func() {
+		buf := make([]byte, 64)
+		for {
+			n, from, err := uc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			_, _ = uc.WriteTo(append([]byte("echo "), buf[:n]...), from)
+		}
+	}()
+	buf := make([]byte, 64)
+	var got string
+	for attempt := 0; attempt < 3 && got == ""; attempt++ {
+		_ = client.SetDeadline(time.Now().Add(time.Second))
+		_, _ = client.Write([]byte("ping"))
+		if n, err := client.Read(buf); err == nil {
+			got = string(buf[:n])
+		}
+	}
+	if got != "echo ping" {
+		t.Fatalf("UDP client from before the mapping: got %q", got)
+	}
+}

@@ -229,22 +229,24 @@ func (n *nft) replaceSandboxRules(sandboxID, pod string, podIP net.IP, ports []p
 	return nil
 }
 
-// deleteSandboxRules deletes the sandbox's hostPort rules; none is not an error.
-func (n *nft) deleteSandboxRules(sandboxID string) error {
+// deleteSandboxRules deletes the sandbox's hostPort rules (none is not an error) and tells
+// whether one of them was UDP.
+func (n *nft) deleteSandboxRules(sandboxID string) (hadUDP bool, err error) {
 	all, err := n.listHostPorts()
 	if err != nil {
-		return err
+		return false, err
 	}
 	var mine []*hostPortRule
 	for _, r := range all {
 		if r.sandboxID == sandboxID {
 			mine = append(mine, r)
+			hadUDP = hadUDP || r.mapping.Protocol == v1.ProtocolUDP
 		}
 	}
 	if len(mine) == 0 {
-		return nil
+		return false, nil
 	}
-	return n.replaceSandboxRules(sandboxID, "", nil, nil, mine)
+	return hadUDP, n.replaceSandboxRules(sandboxID, "", nil, nil, mine)
 }
 
 func (n *nft) deleteTable() error {
