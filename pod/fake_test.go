@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,7 +26,9 @@ type fakeRuntime struct {
 	ops        []string // "create NAME", "start NAME", "stop NAME", "remove NAME", "runsandbox", …
 
 	sandboxFailures int // RunPodSandbox fails this many times first
-	createErr       func(cfg *cri.ContainerConfig) error
+	// execCode answers ExecSync (probes, hooks): the exit code of cmd; nil = 0.
+	execCode  func(cmd []string) int
+	createErr func(cfg *cri.ContainerConfig) error
 }
 
 type fakeContainer struct {
@@ -275,7 +278,18 @@ func (f *fakeRuntime) WaitContainer(ctx context.Context, id string) (*cri.Contai
 }
 
 func (f *fakeRuntime) ExecSync(ctx context.Context, id string, cmd []string, timeout time.Duration) (*cri.ExecResult, error) {
-	return &cri.ExecResult{}, nil
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.containers[id]
+	if !ok || c.status.State != cri.ContainerRunning {
+		return nil, cri.ErrNotRunning
+	}
+	f.op("exec " + c.cfg.Container.Name + " " + strings.Join(cmd, " "))
+	code := 0
+	if f.execCode != nil {
+		code = f.execCode(cmd)
+	}
+	return &cri.ExecResult{ExitCode: code, Stdout: []byte("out of " + cmd[0])}, nil
 }
 
 func (f *fakeRuntime) Exec(ctx context.Context, id string, req *cri.ExecRequest) (int, error) {

@@ -677,7 +677,8 @@ func (m *Manager) Inspect(ctx context.Context, namespace, name string) (*Inspect
 // bumps the resourceVersion, tells the watchers and persists the result.
 func (m *Manager) update(e *podEntry, fn func(p *v1.Pod)) {
 	m.mu.Lock()
-	if e.removed {
+	// After Shutdown nothing is written: the next daemon re-reads the runtime's truth.
+	if e.removed || m.ctx.Err() != nil {
 		m.mu.Unlock()
 		return
 	}
@@ -719,7 +720,7 @@ func (m *Manager) refreshStatusLocked(e *podEntry) {
 // event records an event about a pod (or one of its containers) and persists events.json.
 func (m *Manager) event(e *podEntry, ref eventRef, typ, reason, msg string) {
 	m.mu.Lock()
-	if e.removed {
+	if e.removed || m.ctx.Err() != nil {
 		m.mu.Unlock()
 		return
 	}

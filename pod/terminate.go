@@ -103,24 +103,8 @@ func (w *worker) stopContainer(ctx context.Context, name string, kind containerK
 	isInit := kind != kindApp
 	ref := containerRef(name, isInit)
 	w.event(ref, v1.EventTypeNormal, evKilling, fmt.Sprintf(msgKilling, name))
-	start := time.Now()
-	if h := w.m.cfg.Hooks; h != nil && grace > 0 {
-		if c := w.specContainer(name, isInit); c != nil && c.Lifecycle != nil && c.Lifecycle.PreStop != nil {
-			hctx, cancel := context.WithTimeout(ctx, time.Duration(grace)*time.Second)
-			if err := h.PreStop(hctx, w.snapshot(), c, id, time.Duration(grace)*time.Second); err != nil {
-				w.event(ref, v1.EventTypeWarning, evFailedPreStopHook, err.Error())
-			}
-			cancel()
-		}
-	}
-	left := time.Duration(grace)*time.Second - time.Since(start)
-	if left < 0 {
-		left = 0
-	}
+	w.stopWithPreStop(ctx, w.specContainer(name, isInit), isInit, id, grace)
 	rt := w.m.cfg.Runtime
-	if err := rt.StopContainer(ctx, id, left); err != nil && !errors.Is(err, cri.ErrNotFound) {
-		w.m.log.Warn("stop container", "id", id, "err", err)
-	}
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	cs, err := rt.WaitContainer(wctx, id)

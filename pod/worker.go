@@ -36,11 +36,13 @@ type worker struct {
 	done     chan struct{}
 
 	children sync.WaitGroup // container goroutines of the sync
+	async    sync.WaitGroup // probe runners and kills, waited for before run returns
 
 	mu        sync.Mutex
 	stopped   map[string]bool // container IDs the manager itself is stopping (liveness, postStart)
 	genCancel context.CancelFunc
-	genLost   bool // the sandbox died under the current generation
+	genLost   bool   // the sandbox died under the current generation
+	netns     string // the sandbox's pinned network namespace
 }
 
 type containerKind int
@@ -81,6 +83,7 @@ func (w *worker) shorten(grace int64) {
 
 func (w *worker) run(ctx context.Context) {
 	defer close(w.done)
+	defer w.async.Wait()
 	w.m.mu.Lock()
 	var pending *int64
 	if w.e.pod.DeletionTimestamp != nil {
@@ -377,6 +380,9 @@ func (w *worker) ensureSandbox(ctx context.Context) (id string, adopted, ok bool
 }
 
 func (w *worker) sandboxUp(sb *cri.SandboxStatus) {
+	w.mu.Lock()
+	w.netns = sb.Namespaces["net"]
+	w.mu.Unlock()
 	w.m.mu.Lock()
 	w.e.sandboxReady = true
 	w.e.sandboxLost = false
@@ -760,9 +766,9 @@ func (w *worker) startContainer(ctx context.Context, sandboxID string, c *v1.Con
 	w.removeOld(ctx, prev.ContainerID)
 
 	if h := w.m.cfg.Hooks; h != nil && c.Lifecycle != nil && c.Lifecycle.PostStart != nil {
-		if err := h.PostStart(ctx, snap, c, id); err != nil && ctx.Err() == nil {
+		if err := h.PostStart(ctx, w.target(c, id, startedAt)); err != nil && ctx.Err() == nil {
 			w.event(ref, v1.EventTypeWarning, evFailedPostStartHook, err.Error())
-			w.killAsync(ctx, c, isInit, id, w.podGrace(), fmt.Sprintf("FailedPostStartHook"))
+			w.killAsync(ctx, c, isInit, id, w.podGrace(), evFailedPostStartHook)
 		}
 	}
 	return id, nil, nil
@@ -777,9 +783,20 @@ func (w *worker) removeOld(ctx context.Context, statusID string) {
 	}
 }
 
-// killAsync stops a container the manager decided to kill (liveness failure, postStart
-// failure); its watcher then sees the exit and applies the restart policy.
-func (w *worker) killAsync(ctx context.Context, c *v1.Container, isInit bool, id string, grace int64, why string) {
+// target describes a started container for probes and hooks.
+func (w *worker) target(c *v1.Container, id string, startedAt time.Time) ContainerTarget {
+	snap := w.snapshot()
+	w.mu.Lock()
+	netns := w.netns
+	w.mu.Unlock()
+	return ContainerTarget{Pod: snap, Container: c, ContainerID: id, StartedAt: startedAt,
+		PodIP: snap.Status.PodIP, NetNS: netns}
+}
+
+// killAsync stops a container the manager decided to kill (liveness or startup probe
+// failure, postStart failure): event Killing with msg, preStop, stop signal, SIGKILL after
+// grace. Its watcher then sees the exit and applies the restart policy.
+func (w *worker) killAsync(ctx context.Context, c *v1.Container, isInit bool, id string, grace int64, msg string) {
 	w.mu.Lock()
 	if w.stopped[id] {
 		w.mu.Unlock()
@@ -787,10 +804,38 @@ func (w *worker) killAsync(ctx context.Context, c *v1.Container, isInit bool, id
 	}
 	w.stopped[id] = true
 	w.mu.Unlock()
-	_ = why
+	w.async.Add(1)
 	go func() {
-		_ = w.m.cfg.Runtime.StopContainer(ctx, id, time.Duration(grace)*time.Second)
+		defer w.async.Done()
+		w.event(containerRef(c.Name, isInit), v1.EventTypeNormal, evKilling, msg)
+		w.stopWithPreStop(ctx, c, isInit, id, grace)
 	}()
+}
+
+// stopWithPreStop runs the preStop hook (bounded by the grace period), then stops the
+// container with what is left of the grace period.
+func (w *worker) stopWithPreStop(ctx context.Context, c *v1.Container, isInit bool, id string, grace int64) {
+	start := time.Now()
+	total := time.Duration(grace) * time.Second
+	if h := w.m.cfg.Hooks; h != nil && grace > 0 && c != nil && c.Lifecycle != nil && c.Lifecycle.PreStop != nil {
+		hctx, cancel := context.WithTimeout(ctx, total)
+		st := w.containerStatus(c.Name, isInit)
+		startedAt := time.Time{}
+		if st.State.Running != nil {
+			startedAt = st.State.Running.StartedAt.Time
+		}
+		if err := h.PreStop(hctx, w.target(c, id, startedAt)); err != nil {
+			w.event(containerRef(c.Name, isInit), v1.EventTypeWarning, evFailedPreStopHook, err.Error())
+		}
+		cancel()
+	}
+	left := total - time.Since(start)
+	if left < 0 {
+		left = 0
+	}
+	if err := w.m.cfg.Runtime.StopContainer(ctx, id, left); err != nil && !errors.Is(err, cri.ErrNotFound) && ctx.Err() == nil {
+		w.m.log.Warn("stop container", "id", id, "err", err)
+	}
 }
 
 // watchContainer waits for a started container to exit (running its probes meanwhile) and
@@ -800,8 +845,16 @@ func (w *worker) watchContainer(ctx context.Context, c *v1.Container, kind conta
 	probeCtx, stopProbes := context.WithCancel(ctx)
 	defer stopProbes()
 	if pr := w.m.cfg.Prober; pr != nil && kind != kindInit {
-		snap := w.snapshot()
-		go pr.Probe(probeCtx, snap, c, id, func(u ProbeUpdate) { w.applyProbe(ctx, c, isInit, id, u) })
+		st := w.containerStatus(c.Name, isInit)
+		startedAt := time.Now()
+		if st.State.Running != nil {
+			startedAt = st.State.Running.StartedAt.Time
+		}
+		w.async.Add(1)
+		go func() {
+			defer w.async.Done()
+			pr.Probe(probeCtx, w.target(c, id, startedAt), func(u ProbeUpdate) { w.applyProbe(ctx, c, isInit, id, u) })
+		}()
 	}
 	cs, err := w.m.cfg.Runtime.WaitContainer(ctx, id)
 	if err != nil {
@@ -853,16 +906,14 @@ func (w *worker) applyProbe(ctx context.Context, c *v1.Container, isInit bool, i
 			}
 		})
 	}
-	if u.LivenessFailed {
-		msg := u.Message
-		if msg == "" {
-			msg = fmt.Sprintf("Container %s failed liveness probe, will be restarted", c.Name)
-		}
-		w.event(containerRef(c.Name, isInit), v1.EventTypeNormal, evKilling, msg)
+	if e := u.Event; e != nil {
+		w.event(containerRef(c.Name, isInit), e.Type, e.Reason, e.Message)
+	}
+	if u.Kill {
 		grace := w.podGrace()
-		if p := c.LivenessProbe; p != nil && p.TerminationGracePeriodSeconds != nil {
-			grace = *p.TerminationGracePeriodSeconds
+		if u.KillGrace != nil {
+			grace = *u.KillGrace
 		}
-		w.killAsync(ctx, c, isInit, id, grace, "liveness")
+		w.killAsync(ctx, c, isInit, id, grace, u.KillMessage)
 	}
 }

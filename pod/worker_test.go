@@ -25,11 +25,13 @@ type testEnv struct {
 	rt     *fakeRuntime
 	img    *fakeImages
 	m      *Manager
+	base   time.Duration // back-off base
 }
 
 func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
-	env := &testEnv{t: t, root: t.TempDir(), logDir: t.TempDir(), rt: newFakeRuntime(), img: newFakeImages("busybox:1.36", "demo:v1")}
+	env := &testEnv{t: t, root: t.TempDir(), logDir: t.TempDir(), rt: newFakeRuntime(), img: newFakeImages("busybox:1.36", "demo:v1"),
+		base: 30 * time.Millisecond}
 	env.m = env.start()
 	return env
 }
@@ -38,7 +40,7 @@ func newTestEnv(t *testing.T) *testEnv {
 func (env *testEnv) start() *Manager {
 	env.t.Helper()
 	m, err := NewManager(Config{Root: env.root, LogDir: env.logDir, NodeName: "node1", HostIP: "192.0.2.1",
-		Runtime: env.rt, Images: env.img, BackoffBase: 30 * time.Millisecond, BackoffMax: 120 * time.Millisecond})
+		Runtime: env.rt, Images: env.img, BackoffBase: env.base, BackoffMax: 4 * env.base})
 	if err != nil {
 		env.t.Fatal(err)
 	}
@@ -208,6 +210,11 @@ func TestRestartPolicies(t *testing.T) {
 
 func TestCrashLoopBackOff(t *testing.T) {
 	env := newTestEnv(t)
+	// A base long enough that the back-off is not over before the worker gets to it, even
+	// under the race detector.
+	env.m.Shutdown()
+	env.base = 150 * time.Millisecond
+	env.m = env.start()
 	if _, err := env.m.Create(context.Background(), testPod("crash", v1.RestartPolicyAlways, []string{"exit", "2"})); err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +223,7 @@ func TestCrashLoopBackOff(t *testing.T) {
 		return len(s) == 1 && s[0].State.Waiting != nil && s[0].State.Waiting.Reason == reasonCrashLoopBackOff
 	})
 	s := got.Status.ContainerStatuses[0]
-	wantMsg := "back-off 30ms restarting failed container=c0 pod=crash_default(" + string(got.UID) + ")"
+	wantMsg := "back-off 150ms restarting failed container=c0 pod=crash_default(" + string(got.UID) + ")"
 	if s.State.Waiting.Message != wantMsg {
 		t.Errorf("message = %q, want %q", s.State.Waiting.Message, wantMsg)
 	}

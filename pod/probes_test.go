@@ -1,0 +1,132 @@
+package pod
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+)
+
+// newProbedEnv is a test env whose manager runs package probe through the fake's ExecSync.
+func newProbedEnv(t *testing.T) *testEnv {
+	env := newTestEnv(t)
+	env.m.Shutdown()
+	pr := NewProbes(env.rt)
+	m, err := NewManager(Config{Root: env.root, LogDir: env.logDir, Runtime: env.rt, Images: env.img,
+		BackoffBase: 20 * time.Millisecond, BackoffMax: 40 * time.Millisecond, Prober: pr, Hooks: pr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Shutdown)
+	env.m = m
+	return env
+}
+
+func execProbe(cmd ...string) *v1.Probe {
+	return &v1.Probe{ProbeHandler: v1.ProbeHandler{Exec: &v1.ExecAction{Command: cmd}}, PeriodSeconds: 1, FailureThreshold: 1}
+}
+
+func TestLivenessFailureRestarts(t *testing.T) {
+	env := newProbedEnv(t)
+	var healthy atomic.Bool
+	env.rt.execCode = func(cmd []string) int {
+		if cmd[0] == "live" && !healthy.Load() {
+			return 1
+		}
+		return 0
+	}
+	p := testPod("live", v1.RestartPolicyAlways, []string{"serve"})
+	p.Spec.Containers[0].LivenessProbe = execProbe("live")
+	if _, err := env.m.Create(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	got := waitFor(t, env.m, "live", "restart after liveness failure", func(p *v1.Pod) bool {
+		s := p.Status.ContainerStatuses
+		return len(s) == 1 && s[0].RestartCount >= 1
+	})
+	healthy.Store(true)
+	if lt := got.Status.ContainerStatuses[0].LastTerminationState.Terminated; lt == nil || lt.ExitCode != 143 {
+		t.Errorf("lastState = %+v", lt)
+	}
+	evs, _ := env.m.Events("default", "live")
+	var all []string
+	for _, e := range evs {
+		all = append(all, e.Reason+": "+e.Message)
+	}
+	joined := strings.Join(all, "\n")
+	for _, want := range []string{"Unhealthy: Liveness probe failed: out of live", "Killing: Container c0 failed liveness probe, will be restarted"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("missing %q in\n%s", want, joined)
+		}
+	}
+}
+
+func TestReadinessDrivesReady(t *testing.T) {
+	env := newProbedEnv(t)
+	var ready atomic.Bool
+	env.rt.execCode = func(cmd []string) int {
+		if ready.Load() {
+			return 0
+		}
+		return 1
+	}
+	p := testPod("ready", v1.RestartPolicyAlways, []string{"serve"})
+	p.Spec.Containers[0].ReadinessProbe = execProbe("ready")
+	p.Spec.Containers[0].ReadinessProbe.SuccessThreshold = 1
+	if _, err := env.m.Create(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	got := waitFor(t, env.m, "ready", "Running", phaseIs(v1.PodRunning))
+	if got.Status.ContainerStatuses[0].Ready || cond(got, v1.PodReady).Status != v1.ConditionFalse {
+		t.Errorf("ready before the probe succeeded: %+v", got.Status.ContainerStatuses[0])
+	}
+	ready.Store(true)
+	waitFor(t, env.m, "ready", "Ready", func(p *v1.Pod) bool {
+		return cond(p, v1.PodReady).Status == v1.ConditionTrue && p.Status.ContainerStatuses[0].Ready
+	})
+}
+
+func TestPostStartFailureKills(t *testing.T) {
+	env := newProbedEnv(t)
+	env.rt.execCode = func(cmd []string) int { return 2 }
+	p := testPod("hook", v1.RestartPolicyNever, []string{"serve"})
+	p.Spec.Containers[0].Lifecycle = &v1.Lifecycle{PostStart: &v1.LifecycleHandler{Exec: &v1.ExecAction{Command: []string{"setup"}}}}
+	if _, err := env.m.Create(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, env.m, "hook", "Failed", phaseIs(v1.PodFailed))
+	evs, _ := env.m.Events("default", "hook")
+	var reasons []string
+	for _, e := range evs {
+		reasons = append(reasons, e.Reason+": "+e.Message)
+	}
+	joined := strings.Join(reasons, "\n")
+	if !strings.Contains(joined, `FailedPostStartHook: Exec lifecycle hook ([setup]) for Container "c0" in Pod "hook_default(`) ||
+		!strings.Contains(joined, "Killing: FailedPostStartHook") {
+		t.Errorf("events:\n%s", joined)
+	}
+}
+
+func TestPreStopRunsBeforeStop(t *testing.T) {
+	env := newProbedEnv(t)
+	p := testPod("prestop", v1.RestartPolicyAlways, []string{"serve"})
+	p.Spec.Containers[0].Lifecycle = &v1.Lifecycle{PreStop: &v1.LifecycleHandler{Exec: &v1.ExecAction{Command: []string{"drain"}}}}
+	if _, err := env.m.Create(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, env.m, "prestop", "Running", phaseIs(v1.PodRunning))
+	if _, err := env.m.Delete(context.Background(), "default", "prestop", DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, env.m, "prestop")
+	ops := strings.Join(env.rt.opsCopy(), ",")
+	if i, j := strings.Index(ops, "exec c0 drain"), strings.Index(ops, "stop c0"); i < 0 || j < i {
+		t.Errorf("preStop not before stop: %s", ops)
+	}
+}
