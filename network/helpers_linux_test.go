@@ -205,6 +205,29 @@ func listen(t testing.TB, nsPath string, port int, tag string) {
 	}()
 }
 
+// udpEcho starts a UDP server inside the namespace that answers "echo <datagram>".
+func udpEcho(t testing.TB, nsPath string, port int) {
+	t.Helper()
+	var uc net.PacketConn
+	if err := inNetns(nsPath, func() (err error) {
+		uc, err = net.ListenPacket("udp4", fmt.Sprintf(":%d", port))
+		return err
+	}); err != nil {
+		t.Fatalf("listen udp in netns: %v", err)
+	}
+	t.Cleanup(func() { uc.Close() })
+	go func() {
+		buf := make([]byte, 64)
+		for {
+			n, from, err := uc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			_, _ = uc.WriteTo(append([]byte("echo "), buf[:n]...), from)
+		}
+	}()
+}
+
 // dialHello connects to addr and returns the greeting line.
 func dialHello(addr string) (string, error) {
 	c, err := net.DialTimeout("tcp4", addr, 3*time.Second)

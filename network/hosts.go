@@ -33,10 +33,29 @@ func HostsFile(pod *v1.Pod, podIP string, hostname string) []byte {
 		}
 	}
 	if pod != nil && len(pod.Spec.HostAliases) > 0 {
-		b.WriteString("\n# Entries added by HostAliases.\n")
-		for _, a := range pod.Spec.HostAliases {
-			fmt.Fprintf(&b, "%s\t%s\n", a.IP, strings.Join(a.Hostnames, "\t"))
-		}
+		writeHostAliases(&b, pod.Spec.HostAliases)
 	}
 	return b.Bytes()
+}
+
+// HostNetworkHostsFile builds the /etc/hosts of a hostNetwork pod as the kubelet does: the
+// host's own file under a "(host network)" header, then the pod's hostAliases.
+func HostNetworkHostsFile(pod *v1.Pod, hostHosts []byte) []byte {
+	var b bytes.Buffer
+	b.WriteString("# Kubernetes-managed hosts file (host network).\n")
+	b.Write(hostHosts)
+	if pod != nil && len(pod.Spec.HostAliases) > 0 {
+		if len(hostHosts) > 0 && hostHosts[len(hostHosts)-1] != '\n' {
+			b.WriteByte('\n')
+		}
+		writeHostAliases(&b, pod.Spec.HostAliases)
+	}
+	return b.Bytes()
+}
+
+func writeHostAliases(b *bytes.Buffer, aliases []v1.HostAlias) {
+	b.WriteString("\n# Entries added by HostAliases.\n")
+	for _, a := range aliases {
+		fmt.Fprintf(b, "%s\t%s\n", a.IP, strings.Join(a.Hostnames, "\t"))
+	}
 }

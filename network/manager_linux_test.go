@@ -232,21 +232,7 @@ func TestHostPortThroughLoopbackAndConflict(t *testing.T) {
 	}()); err != nil {
 		t.Fatalf("re-Setup with a UDP port added: %v", err)
 	}
-	var uc net.PacketConn
-	if err := inNetns(nsA, func() (err error) { uc, err = net.ListenPacket("udp4", ":5353"); return err }); err != nil {
-		t.Fatal(err)
-	}
-	defer uc.Close()
-	go func() {
-		buf := make([]byte, 64)
-		for {
-			n, from, err := uc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			_, _ = uc.WriteTo(append([]byte("echo "), buf[:n]...), from)
-		}
-	}()
+	udpEcho(t, nsA, 5353)
 	cu, err := net.Dial("udp4", fmt.Sprintf("127.0.0.1:%d", udpPort))
 	if err != nil {
 		t.Fatal(err)
@@ -686,21 +672,7 @@ func TestUDPHostPortStaleConntrack(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = m.Teardown(ctx, id, ns) })
-	var uc net.PacketConn
-	if err := inNetns(ns, func() (err error) { uc, err = net.ListenPacket("udp4", ":5353"); return err }); err != nil {
-		t.Fatal(err)
-	}
-	defer uc.Close()
-	go func() {
-		buf := make([]byte, 64)
-		for {
-			n, from, err := uc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			_, _ = uc.WriteTo(append([]byte("echo "), buf[:n]...), from)
-		}
-	}()
+	udpEcho(t, ns, 5353)
 	buf := make([]byte, 64)
 	var got string
 	for attempt := 0; attempt < 3 && got == ""; attempt++ {
