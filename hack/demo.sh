@@ -14,7 +14,12 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+# Commands in bold on a terminal, plain in logs.
+if [ -t 1 ]; then
+	step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+else
+	step() { printf '\n$ %s\n' "$*"; }
+fi
 
 # The daemon answers `get pods` once it listens; reuse one that already does.
 if "$PODRUN" get pods >/dev/null 2>&1; then
