@@ -154,7 +154,7 @@ func (m *Manager) Setup(ctx context.Context, sandboxID, netnsPath string, pod *v
 	if err != nil {
 		return nil, wrap(err)
 	}
-	// Refuse a taken hostPort before touching anything; addHostPorts checks again atomically.
+	// Refuse a taken hostPort before touching anything; setHostPorts checks again, atomically with the insertion.
 	if len(ports) > 0 {
 		if err := m.checkHostPorts(sandboxID, ports); err != nil {
 			return nil, wrap(err)
