@@ -23,7 +23,6 @@ import (
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
-	v1 "k8s.io/api/core/v1"
 
 	"github.com/podrun/podrun/cri"
 	"github.com/podrun/podrun/sandbox"
@@ -43,7 +42,7 @@ type monitor struct {
 	id  string
 	log *slog.Logger
 
-	pod    *v1.Pod
+	cfg    monitorConfig
 	status cri.SandboxStatus
 
 	pause     *libcontainer.Container
@@ -125,6 +124,9 @@ func MonitorMain(args []string) int {
 	}
 	log.Info("sandbox ready", "pause", m.status.Pid)
 	debug.FreeOSMemory()
+	var ms goruntime.MemStats
+	goruntime.ReadMemStats(&ms)
+	log.Info("memory", "heapInuse", ms.HeapInuse, "heapSys", ms.HeapSys, "heapReleased", ms.HeapReleased, "stackInuse", ms.StackInuse, "sys", ms.Sys, "mspan", ms.MSpanSys, "gcSys", ms.GCSys, "other", ms.OtherSys, "goroutines", goruntime.NumGoroutine())
 
 	go m.reaper()
 	sigs := make(chan os.Signal, 1)
@@ -150,11 +152,13 @@ func (m *monitor) setup() (net.Listener, error) {
 		return nil, fmt.Errorf("child subreaper: %w", err)
 	}
 	dir := m.p.sandbox(m.id)
-	var pod v1.Pod
-	if err := readJSON(filepath.Join(dir, "pod.json"), &pod); err != nil {
-		return nil, fmt.Errorf("read pod: %w", err)
+	// monitor.json, not pod.json: decoding a v1.Pod would cost the monitor ~600 KiB of
+	// encoding/json caches for the rest of its life.
+	var mcfg monitorConfig
+	if err := readJSON(filepath.Join(dir, "monitor.json"), &mcfg); err != nil {
+		return nil, fmt.Errorf("read monitor config: %w", err)
 	}
-	m.pod = &pod
+	m.cfg = mcfg
 	spec, err := readSpec(dir)
 	if err != nil {
 		return nil, fmt.Errorf("read pause spec: %w", err)
@@ -204,23 +208,20 @@ func (m *monitor) setup() (net.Listener, error) {
 		writeJSONAtomic(m.p.sandboxFile(m.id, "sandbox.json"), st) //nolint:errcheck
 	}()
 
-	hostname, err := sandbox.PodHostname(m.pod)
-	if err != nil {
-		return nil, err
-	}
 	st := cri.SandboxStatus{
-		ID: m.id, PodUID: string(pod.UID), State: cri.SandboxReady, Pid: pid,
+		ID: m.id, PodUID: mcfg.PodUID, State: cri.SandboxReady, Pid: pid,
 		CreatedAt: time.Now().UTC(), Namespaces: map[string]string{},
-		CgroupParent: podCgroupParent(spec.Linux.CgroupsPath), Hostname: hostname,
+		CgroupParent: podCgroupParent(spec.Linux.CgroupsPath), Hostname: mcfg.Hostname,
+		HostnamePath: mcfg.HostnamePath, HostsPath: mcfg.HostsPath, ResolvConfPath: mcfg.ResolvConfPath,
 	}
 	pins := []struct{ kind, path string }{}
-	if !pod.Spec.HostNetwork {
+	if !mcfg.HostNetwork {
 		pins = append(pins, struct{ kind, path string }{"net", m.p.netns(m.id)}, struct{ kind, path string }{"uts", filepath.Join(m.p.nsDir(m.id), "uts")})
 	}
-	if !pod.Spec.HostIPC {
+	if !mcfg.HostIPC {
 		pins = append(pins, struct{ kind, path string }{"ipc", filepath.Join(m.p.nsDir(m.id), "ipc")})
 	}
-	if pod.Spec.ShareProcessNamespace != nil && *pod.Spec.ShareProcessNamespace && !pod.Spec.HostPID {
+	if mcfg.SharePID {
 		pins = append(pins, struct{ kind, path string }{"pid", filepath.Join(m.p.nsDir(m.id), "pid")})
 	}
 	for _, pin := range pins {
@@ -237,10 +238,7 @@ func (m *monitor) setup() (net.Listener, error) {
 			return nil, err
 		}
 	}
-	if st.HostnamePath, st.HostsPath, st.ResolvConfPath, err = sandbox.WriteFiles(dir, m.pod, hostname, ""); err != nil {
-		return nil, err
-	}
-	if !pod.Spec.HostIPC {
+	if !mcfg.HostIPC {
 		shm := filepath.Join(dir, "shm")
 		if err := sandbox.MountShm(shm); err != nil {
 			return nil, err
@@ -268,6 +266,19 @@ func (m *monitor) setup() (net.Listener, error) {
 		return nil, err
 	}
 	return ln, nil
+}
+
+// monitorConfig is what the monitor needs to know of the pod, written by RunPodSandbox as
+// <sandbox dir>/monitor.json.
+type monitorConfig struct {
+	PodUID         string `json:"podUID"`
+	Hostname       string `json:"hostname"`
+	HostNetwork    bool   `json:"hostNetwork,omitempty"`
+	HostIPC        bool   `json:"hostIPC,omitempty"`
+	SharePID       bool   `json:"sharePID,omitempty"` // shareProcessNamespace without hostPID
+	HostnamePath   string `json:"hostnamePath"`
+	HostsPath      string `json:"hostsPath"`
+	ResolvConfPath string `json:"resolvConfPath"`
 }
 
 // podCgroupParent returns "/podrun/pod<uid>" for the pause's "/podrun/pod<uid>/<id>".

@@ -19,6 +19,7 @@ import (
 	_ "github.com/opencontainers/runc/libcontainer/nsenter"
 	"golang.org/x/sys/unix"
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -90,7 +91,7 @@ func makeBusybox(dir string) (string, error) {
 	if err := os.WriteFile(filepath.Join(dir, "bin/busybox"), b, 0o755); err != nil {
 		return "", err
 	}
-	for _, app := range []string{"sh", "echo", "sleep", "cat", "ls", "id", "hostname", "ip", "ps", "true", "false", "kill", "grep", "env", "yes", "head", "wc", "readlink", "stat"} {
+	for _, app := range []string{"sh", "echo", "sleep", "cat", "ls", "id", "hostname", "ip", "ps", "true", "false", "kill", "grep", "env", "yes", "head", "wc", "readlink", "stat", "tr", "test"} {
 		if err := os.Symlink("busybox", filepath.Join(dir, "bin", app)); err != nil {
 			return "", err
 		}
@@ -618,5 +619,195 @@ func TestSandboxFiles(t *testing.T) {
 	res, err = r.ExecSync(ctx, id, []string{"sh", "-c", "grep /dev/shm /proc/mounts"}, 5*time.Second)
 	if err != nil || !strings.Contains(string(res.Stdout), "tmpfs") || !strings.Contains(string(res.Stdout), "size=65536k") {
 		t.Errorf("shm: %+v %v", res, err)
+	}
+}
+
+// pss returns the proportional set size of a process in KiB.
+func pss(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "Pss:" {
+			n, _ := strconv.Atoi(f[1])
+			return n
+		}
+	}
+	return 0
+}
+
+// TestMonitorMemory runs PODRUN_TEST_PODS pods (default 10; 3 with -short) of one container
+// each and reports the PSS of the monitors and the pauses.
+func TestMonitorMemory(t *testing.T) {
+	r := newTestRuntime(t)
+	n := 10
+	if s := os.Getenv("PODRUN_TEST_PODS"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	if testing.Short() {
+		n = 3
+	}
+	var sbs []*cri.SandboxStatus
+	t0 := time.Now()
+	for i := 0; i < n; i++ {
+		pod := testPod("mem", false)
+		sb := runSandbox(t, r, pod)
+		startContainer(t, r, sb, pod, "app", "sh", "-c", "while true; do echo tick; sleep 1; done")
+		sbs = append(sbs, sb)
+	}
+	t.Logf("%d pods up in %v", n, time.Since(t0))
+	time.Sleep(2 * time.Second)
+	var monTotal, pauseTotal, monMax int
+	for _, sb := range sbs {
+		b, err := os.ReadFile(r.p.sandboxFile(sb.ID, "monitor.pid"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mpid, _ := strconv.Atoi(string(b))
+		m := pss(t, mpid)
+		monTotal += m
+		monMax = max(monMax, m)
+		pauseTotal += pss(t, sb.Pid)
+	}
+	if b, err := os.ReadFile(r.p.sandboxFile(sbs[0].ID, "monitor.pid")); err == nil {
+		if os.Getenv("PODRUN_TEST_SMAPS") != "" {
+			sm, _ := os.ReadFile("/proc/" + string(b) + "/smaps")
+			var out strings.Builder
+			var head string
+			for _, l := range strings.Split(string(sm), "\n") {
+				f := strings.Fields(l)
+				if len(f) > 0 && strings.Contains(f[0], "-") {
+					head = l
+				}
+				if len(f) >= 2 && (f[0] == "Anonymous:" || f[0] == "Pss:") && f[1] != "0" {
+					n, _ := strconv.Atoi(f[1])
+					if n >= 64 {
+						fmt.Fprintf(&out, "%s %s | %s\n", f[0], f[1], head)
+					}
+				}
+			}
+			t.Logf("one monitor:\n%s", out.String())
+		}
+	}
+	if b, err := os.ReadFile(r.p.sandboxFile(sbs[0].ID, "monitor.log")); err == nil {
+		t.Logf("monitor.log: %s", b)
+	}
+	t.Logf("monitor PSS: avg %d KiB, max %d KiB; pause PSS: avg %d KiB (%d pods)", monTotal/n, monMax, pauseTotal/n, n)
+}
+
+func TestTTYStdinAndOOM(t *testing.T) {
+	r := newTestRuntime(t)
+	pod := testPod("tty", false)
+	sb := runSandbox(t, r, pod)
+	ctx := context.Background()
+
+	// A TTY container: its terminal output is logged as stdout.
+	c := &v1.Container{Name: "tty", Image: "busybox", TTY: true, Command: []string{"sh", "-c", "test -t 1 && echo on-a-tty"}}
+	logPath := filepath.Join(t.TempDir(), "tty.log")
+	id, err := r.CreateContainer(ctx, sb.ID, &cri.ContainerConfig{Pod: pod, Container: c, LogPath: logPath, Image: &cri.Image{ID: "sha256:x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.StartContainer(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if st := waitExit(t, r, id); st.ExitCode != 0 {
+		t.Errorf("tty container: %+v", st)
+	}
+	if b, _ := os.ReadFile(logPath); !strings.Contains(string(b), " stdout F on-a-tty") {
+		t.Errorf("tty log %q", b)
+	}
+
+	// stdin: true keeps the container's stdin open (cat does not see EOF).
+	c = &v1.Container{Name: "stdin", Image: "busybox", Stdin: true, Command: []string{"cat"}}
+	id, err = r.CreateContainer(ctx, sb.ID, &cri.ContainerConfig{Pod: pod, Container: c, LogPath: filepath.Join(t.TempDir(), "stdin.log"), Image: &cri.Image{ID: "sha256:x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.StartContainer(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if st, _ := r.ContainerStatus(ctx, id); st.State != cri.ContainerRunning {
+		t.Errorf("cat with open stdin: %+v", st)
+	}
+
+	// OOM: a 16 MiB limit and a shell that holds 64 MiB.
+	c = &v1.Container{Name: "oom", Image: "busybox", Command: []string{"sh", "-c", "x=$(head -c 67108864 /dev/zero | tr '\\0' a); echo survived"},
+		Resources: v1.ResourceRequirements{Limits: v1.ResourceList{v1.ResourceMemory: resource.MustParse("16Mi")}}}
+	id, err = r.CreateContainer(ctx, sb.ID, &cri.ContainerConfig{Pod: pod, Container: c, LogPath: filepath.Join(t.TempDir(), "oom.log"), Image: &cri.Image{ID: "sha256:x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.StartContainer(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if st := waitExit(t, r, id); st.Reason != "OOMKilled" || st.ExitCode != 137 {
+		t.Errorf("oom: %+v", st)
+	}
+}
+
+func TestFailuresLeaveNothing(t *testing.T) {
+	r := newTestRuntime(t)
+	ctx := context.Background()
+
+	// The pause fails to start (a sysctl value the kernel refuses): the monitor reports it.
+	pod := testPod("badsysctl", false)
+	pod.Spec.SecurityContext = &v1.PodSecurityContext{Sysctls: []v1.Sysctl{{Name: "kernel.shm_rmid_forced", Value: "not-a-number"}}}
+	_, err := r.RunPodSandbox(ctx, &cri.SandboxConfig{Pod: pod})
+	if err == nil {
+		t.Fatal("sandbox with a bad sysctl started")
+	}
+	t.Logf("bad sysctl: %v", err)
+	assertStateEmpty(t, r)
+	if d := cgroupDirs(r.podCgroup(string(pod.UID))); len(d) > 0 {
+		t.Errorf("cgroups left: %v", d)
+	}
+
+	// runAsNonRoot with a root image: a ConfigError, and no container left.
+	pod = testPod("nonroot", false)
+	sb := runSandbox(t, r, pod)
+	yes := true
+	c := &v1.Container{Name: "c", Image: "busybox", Command: []string{"true"}, SecurityContext: &v1.SecurityContext{RunAsNonRoot: &yes}}
+	_, err = r.CreateContainer(ctx, sb.ID, &cri.ContainerConfig{Pod: pod, Container: c, LogPath: filepath.Join(t.TempDir(), "x.log"), Image: &cri.Image{ID: "sha256:x"}})
+	var ce *ConfigError
+	if !errors.As(err, &ce) {
+		t.Fatalf("runAsNonRoot: %v, want a ConfigError", err)
+	}
+	if ids, _ := r.containerIDs(""); len(ids) > 0 {
+		t.Errorf("containers left: %v", ids)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(r.p.root, "snapshots")); len(ents) > 0 {
+		t.Errorf("snapshots left: %d", len(ents))
+	}
+	if err := r.RemovePodSandbox(ctx, sb.ID); err != nil {
+		t.Fatal(err)
+	}
+	assertStateEmpty(t, r)
+
+	// A monitor binary that never reports: RunPodSandbox fails and cleans up.
+	cfg := r.cfg
+	cfg.Binary = "/bin/true"
+	bad, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bad.RunPodSandbox(ctx, &cri.SandboxConfig{Pod: testPod("nomonitor", false)}); err == nil {
+		t.Fatal("sandbox without a monitor started")
+	}
+	assertStateEmpty(t, r)
+}
+
+func assertStateEmpty(t *testing.T, r *Runtime) {
+	t.Helper()
+	for _, d := range []string{r.p.sandboxesDir(), r.p.containersDir(), r.p.runc(), filepath.Join(r.p.state, "netns"), filepath.Join(r.p.state, "ns")} {
+		if ents, _ := os.ReadDir(d); len(ents) > 0 {
+			t.Errorf("%s not empty: %v", d, ents)
+		}
+	}
+	if mounts, _ := mountinfo.GetMounts(mountinfo.PrefixFilter(r.p.state)); len(mounts) > 0 {
+		t.Errorf("mounts left: %v", mounts[0].Mountpoint)
 	}
 }
