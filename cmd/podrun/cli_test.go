@@ -10,6 +10,9 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/podrun/podrun/api/apitest"
 )
@@ -294,4 +297,20 @@ func TestCLIDaemonRefusesSecondDaemon(t *testing.T) {
 	expect(t, runCLI(t, sock, "", "daemon", "--root", t.TempDir(), "--state", t.TempDir()), 1, "", "error: another podrun daemon is already answering on "+sock+"\n")
 	expect(t, runCLI(t, sock, "", "daemon", "--log-level", "loud"), 1, "", `error: invalid --log-level "loud"`)
 	expect(t, runCLI(t, filepath.Join(t.TempDir(), "x.sock"), "", "daemon", "--backoff-base", "0s"), 1, "", "error: invalid back-off")
+}
+
+func TestInvalidMessage(t *testing.T) {
+	one := apierrors.NewInvalid(schema.GroupKind{Kind: "Pod"}, "My_Pod", field.ErrorList{field.Invalid(field.NewPath("metadata", "name"), "My_Pod", "bad name")})
+	two := apierrors.NewInvalid(schema.GroupKind{Kind: "Pod"}, "p", field.ErrorList{
+		field.Required(field.NewPath("spec", "containers").Index(0).Child("image"), ""),
+		field.Duplicate(field.NewPath("spec", "containers").Index(1).Child("name"), "c"),
+	})
+	c := &cli{}
+	if got, want := c.errorLine(one), `The Pod "My_Pod" is invalid: metadata.name: Invalid value: "My_Pod": bad name`; got != want {
+		t.Errorf("one cause:\n got %q\nwant %q", got, want)
+	}
+	want := "The Pod \"p\" is invalid: \n* spec.containers[0].image: Required value\n* spec.containers[1].name: Duplicate value: \"c\""
+	if got := c.errorLine(two); got != want {
+		t.Errorf("two causes:\n got %q\nwant %q", got, want)
+	}
 }

@@ -76,6 +76,9 @@ func (c *cli) errorLine(err error) string {
 	}
 	var se *apierrors.StatusError
 	if errors.As(err, &se) {
+		if msg, ok := invalidMessage(se); ok {
+			return msg
+		}
 		if r := se.ErrStatus.Reason; r != "" && r != "Unknown" {
 			return fmt.Sprintf("Error from server (%s): %s", r, se.ErrStatus.Message)
 		}
@@ -126,4 +129,29 @@ var failed = &exitError{code: 1}
 // printErr prints one error line and lets the verb go on with the next object.
 func (c *cli) printErr(err error) {
 	fmt.Fprintln(c.errOut, c.errorLine(err))
+}
+
+// invalidMessage formats an Invalid StatusError as kubectl's CheckErr does: "The Pod "x" is
+// invalid: <field>: <message>" for one cause, a "* cause" list for several.
+func invalidMessage(se *apierrors.StatusError) (string, bool) {
+	st := se.ErrStatus
+	if st.Reason != "Invalid" || st.Details == nil || len(st.Details.Causes) == 0 {
+		return "", false
+	}
+	prefix := "The request is invalid"
+	if st.Details.Kind != "" || st.Details.Name != "" {
+		prefix = fmt.Sprintf("The %s %q is invalid", st.Details.Kind, st.Details.Name)
+	}
+	causes := make([]string, 0, len(st.Details.Causes))
+	for _, c := range st.Details.Causes {
+		if c.Field != "" {
+			causes = append(causes, c.Field+": "+c.Message)
+		} else {
+			causes = append(causes, c.Message)
+		}
+	}
+	if len(causes) == 1 {
+		return prefix + ": " + causes[0], true
+	}
+	return prefix + ": \n* " + strings.Join(causes, "\n* "), true
 }
