@@ -130,3 +130,41 @@ func TestPreStopRunsBeforeStop(t *testing.T) {
 		t.Errorf("preStop not before stop: %s", ops)
 	}
 }
+
+func TestSidecarStartupProbeGatesApp(t *testing.T) {
+	env := newProbedEnv(t)
+	var up atomic.Bool
+	env.rt.execCode = func(cmd []string) int {
+		if up.Load() {
+			return 0
+		}
+		return 1
+	}
+	p := testPod("side", v1.RestartPolicyNever, []string{"exit", "0", "30ms"})
+	always := v1.ContainerRestartPolicyAlways
+	startup := execProbe("check")
+	startup.FailureThreshold = 100
+	p.Spec.InitContainers = []v1.Container{{Name: "proxy", Image: "busybox:1.36", Command: []string{"serve"},
+		RestartPolicy: &always, StartupProbe: startup}}
+	if _, err := env.m.Create(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, env.m, "side", "sidecar running", func(p *v1.Pod) bool {
+		s := p.Status.InitContainerStatuses
+		return len(s) == 1 && s[0].State.Running != nil
+	})
+	for _, op := range env.rt.opsCopy() {
+		if op == "create c0" {
+			t.Fatal("app created before the sidecar's startupProbe succeeded")
+		}
+	}
+	up.Store(true)
+	// The app completes; with restartPolicy Never the pod succeeds although the sidecar ran,
+	// and the sidecar is stopped.
+	got := waitFor(t, env.m, "side", "Succeeded, sidecar stopped", func(p *v1.Pod) bool {
+		return p.Status.Phase == v1.PodSucceeded && p.Status.InitContainerStatuses[0].State.Terminated != nil
+	})
+	if !strings.Contains(strings.Join(env.rt.opsCopy(), ","), "stop proxy") {
+		t.Errorf("sidecar not stopped: %+v", got.Status.InitContainerStatuses[0])
+	}
+}

@@ -19,11 +19,32 @@ import (
 // about the pod (found by pod UID) is removed too, so a half-created pod leaves nothing.
 // If the daemon stops meanwhile, the next Start resumes the termination.
 func (w *worker) terminate(ctx context.Context, grace int64) {
+	w.stopRunning(ctx, grace)
+	p := w.snapshot()
+
+	var bo backoff
+	for {
+		err := w.cleanup(ctx)
+		if err == nil {
+			break
+		}
+		w.m.log.Error("pod cleanup failed; retrying", "pod", p.Namespace+"/"+p.Name, "err", err)
+		w.event(eventRef{}, v1.EventTypeWarning, evFailedKillPod, fmt.Sprintf("error killing pod: %v", err))
+		if !sleep(ctx, w.failureDelay(&bo)) {
+			return
+		}
+	}
+	w.m.remove(w.e)
+}
+
+// stopRunning stops every running container of the pod within grace seconds: app
+// containers in parallel, then sidecars in reverse order and any init container still
+// running. A shorter grace period arriving meanwhile (delete --force) kills what still runs.
+func (w *worker) stopRunning(ctx context.Context, grace int64) {
 	deadline := time.Now().Add(time.Duration(grace) * time.Second)
 	stopCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	// A shorter grace period (delete --force) while stopping: kill what still runs.
 	var mu sync.Mutex
 	stopping := map[string]bool{}
 	go func() {
@@ -81,20 +102,6 @@ func (w *worker) terminate(ctx context.Context, grace int64) {
 			stop(c.Name, kind, trimID(s.ContainerID))
 		}
 	}
-
-	var bo backoff
-	for {
-		err := w.cleanup(ctx)
-		if err == nil {
-			break
-		}
-		w.m.log.Error("pod cleanup failed; retrying", "pod", p.Namespace+"/"+p.Name, "err", err)
-		w.event(eventRef{}, v1.EventTypeWarning, evFailedKillPod, fmt.Sprintf("error killing pod: %v", err))
-		if !sleep(ctx, w.failureDelay(&bo)) {
-			return
-		}
-	}
-	w.m.remove(w.e)
 }
 
 // stopContainer stops one container (event Killing, preStop, StopContainer) and records its

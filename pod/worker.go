@@ -41,8 +41,9 @@ type worker struct {
 	mu        sync.Mutex
 	stopped   map[string]bool // container IDs the manager itself is stopping (liveness, postStart)
 	genCancel context.CancelFunc
-	genLost   bool   // the sandbox died under the current generation
-	netns     string // the sandbox's pinned network namespace
+	genLost   bool              // the sandbox died under the current generation
+	netns     string            // the sandbox's pinned network namespace
+	onStarted map[string]func() // sidecars waiting for their startupProbe, by container ID
 }
 
 type containerKind int
@@ -59,10 +60,11 @@ func newWorker(m *Manager, e *podEntry, adopt bool) *worker {
 	p := e.pod.DeepCopy()
 	return &worker{
 		m: m, e: e, pod: p, adopt: adopt,
-		deleteCh: make(chan int64, 1),
-		graceCh:  make(chan int64, 1),
-		done:     make(chan struct{}),
-		stopped:  map[string]bool{},
+		deleteCh:  make(chan int64, 1),
+		graceCh:   make(chan int64, 1),
+		done:      make(chan struct{}),
+		stopped:   map[string]bool{},
+		onStarted: map[string]func(){},
 	}
 }
 
@@ -97,24 +99,75 @@ func (w *worker) run(ctx context.Context) {
 
 	if pending == nil {
 		syncCtx, cancel := context.WithCancel(ctx)
+		defer cancel()
 		syncDone := make(chan struct{})
 		go func() {
 			defer close(syncDone)
 			w.sync(syncCtx)
 			w.children.Wait()
 		}()
-		select {
-		case <-ctx.Done():
-			cancel()
-			<-syncDone
-			return
-		case g := <-w.deleteCh:
-			pending = &g
-			cancel()
-			<-syncDone
+		deadline, stopDeadline := w.activeDeadline()
+		defer stopDeadline()
+		for pending == nil {
+			select {
+			case <-ctx.Done():
+				cancel()
+				<-syncDone
+				return
+			case g := <-w.deleteCh:
+				pending = &g
+				cancel()
+				<-syncDone
+			case <-deadline:
+				deadline = nil
+				cancel()
+				<-syncDone
+				w.deadlineExceeded(ctx)
+			}
 		}
 	}
 	w.terminate(ctx, *pending)
+}
+
+// activeDeadline returns a channel that fires when the pod has been active for
+// spec.activeDeadlineSeconds since its startTime (nil without a deadline or when finished).
+func (w *worker) activeDeadline() (<-chan time.Time, func()) {
+	secs := w.pod.Spec.ActiveDeadlineSeconds
+	p := w.snapshot()
+	if secs == nil || isTerminal(p.Status.Phase) {
+		return nil, func() {}
+	}
+	start := time.Now()
+	if p.Status.StartTime != nil {
+		start = p.Status.StartTime.Time
+	}
+	t := time.NewTimer(time.Until(start.Add(time.Duration(*secs) * time.Second)))
+	return t.C, func() { t.Stop() }
+}
+
+// Status reason and message of a pod killed by its activeDeadlineSeconds (the kubelet's).
+const (
+	reasonDeadlineExceeded  = "DeadlineExceeded"
+	messageDeadlineExceeded = "Pod was active on the node longer than the specified deadline"
+)
+
+// deadlineExceeded fails a pod that outlived activeDeadlineSeconds: its containers are
+// stopped, the phase becomes Failed with reason DeadlineExceeded, the sandbox is stopped.
+func (w *worker) deadlineExceeded(ctx context.Context) {
+	w.event(eventRef{}, v1.EventTypeNormal, reasonDeadlineExceeded, messageDeadlineExceeded)
+	w.m.update(w.e, func(p *v1.Pod) {
+		p.Status.Phase = v1.PodFailed
+		p.Status.Reason = reasonDeadlineExceeded
+		p.Status.Message = messageDeadlineExceeded
+	})
+	w.stopRunning(ctx, w.podGrace())
+	if id := w.sandboxID(); id != "" {
+		_ = w.m.cfg.Runtime.StopPodSandbox(ctx, id)
+	}
+	w.m.mu.Lock()
+	w.e.sandboxReady = false
+	w.m.mu.Unlock()
+	w.m.update(w.e, func(*v1.Pod) {})
 }
 
 // snapshot returns a copy of the pod as it is now.
@@ -569,7 +622,14 @@ func (w *worker) containerLoop(ctx context.Context, sandboxID string, c *v1.Cont
 			runningID = id
 		}
 		if started != nil {
-			started()
+			if kind == kindSidecar && c.StartupProbe != nil && w.m.cfg.Prober != nil {
+				// A sidecar with a startupProbe gates the next container until it has started.
+				w.mu.Lock()
+				w.onStarted[runningID] = started
+				w.mu.Unlock()
+			} else {
+				started()
+			}
 		}
 		term := w.watchContainer(ctx, c, kind, runningID)
 		runningID = ""
@@ -908,6 +968,15 @@ func (w *worker) applyProbe(ctx context.Context, c *v1.Container, isInit bool, i
 	}
 	if e := u.Event; e != nil {
 		w.event(containerRef(c.Name, isInit), e.Type, e.Reason, e.Message)
+	}
+	if u.Started != nil && *u.Started {
+		w.mu.Lock()
+		f := w.onStarted[id]
+		delete(w.onStarted, id)
+		w.mu.Unlock()
+		if f != nil {
+			f()
+		}
 	}
 	if u.Kill {
 		grace := w.podGrace()

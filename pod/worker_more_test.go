@@ -228,3 +228,24 @@ func TestUnescapeMountPath(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+func TestActiveDeadlineSeconds(t *testing.T) {
+	env := newTestEnv(t)
+	p := testPod("deadline", v1.RestartPolicyAlways, []string{"serve"})
+	one := int64(1)
+	p.Spec.ActiveDeadlineSeconds = &one
+	if _, err := env.m.Create(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	got := waitFor(t, env.m, "deadline", "DeadlineExceeded", func(p *v1.Pod) bool {
+		return p.Status.Phase == v1.PodFailed && p.Status.ContainerStatuses[0].State.Terminated != nil
+	})
+	if got.Status.Reason != reasonDeadlineExceeded || got.Status.Message != messageDeadlineExceeded {
+		t.Errorf("status = %s/%s", got.Status.Reason, got.Status.Message)
+	}
+	// It stays failed: nothing restarts.
+	time.Sleep(3 * env.base)
+	if p, _ := env.m.Get("default", "deadline"); p.Status.ContainerStatuses[0].RestartCount != 0 || p.Status.Phase != v1.PodFailed {
+		t.Errorf("after deadline: %+v", p.Status)
+	}
+}
