@@ -84,3 +84,42 @@ func TestNamespacesShareProcessNamespace(t *testing.T) {
 		t.Errorf("ps inside container one does not show container two's sleep 3601:\n%s", out)
 	}
 }
+
+// The pause runs unprivileged: uid 65535, no effective capabilities.
+func TestPauseUnprivileged(t *testing.T) {
+	e := newEnv(t)
+	e.runWait(sleepersPod("pausepod", "", map[string]int{"main": 3600}))
+	pause := e.inspect("pausepod").Sandbox.Pid
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pause))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := map[string]string{}
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok {
+			fields[k] = strings.TrimSpace(v)
+		}
+	}
+	if uid := strings.Fields(fields["Uid"]); len(uid) == 0 || uid[0] != "65535" {
+		t.Errorf("pause Uid = %q, want 65535", fields["Uid"])
+	}
+	if fields["CapEff"] != "0000000000000000" {
+		t.Errorf("pause CapEff = %q, want none", fields["CapEff"])
+	}
+}
+
+// hostNetwork/hostIPC/hostPID put the containers in the host's namespaces instead.
+func TestHostNamespaces(t *testing.T) {
+	e := newEnv(t)
+	e.runWait(sleepersPod("hostns", "hostNetwork: true\n  hostIPC: true\n  hostPID: true", map[string]int{"main": 3600}))
+	r := e.inspect("hostns")
+	pid := r.containerPid(t, "main")
+	for _, ns := range []string{"net", "ipc", "pid"} {
+		if c, h := nsInode(t, pid, ns), nsInode(t, os.Getpid(), ns); c != h {
+			t.Errorf("hostNetwork/IPC/PID pod: container %s namespace %s, host %s", ns, c, h)
+		}
+	}
+	if c, h := nsInode(t, pid, "mnt"), nsInode(t, os.Getpid(), "mnt"); c == h {
+		t.Errorf("container shares the host's mount namespace")
+	}
+}
