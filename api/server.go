@@ -97,6 +97,18 @@ func NewHandler(pods PodBackend, imgs ImageBackend, logger *slog.Logger) http.Ha
 		w.Header().Set("Content-Type", "text/plain")
 		io.WriteString(w, "ok")
 	})
+	// The paths above with any other method: 405, as the API server answers.
+	for _, path := range []string{
+		"/api/v1/namespaces/{ns}/pods", "/api/v1/pods", "/api/v1/namespaces/{ns}/pods/{name}",
+		"/api/v1/namespaces/{ns}/pods/{name}/log", "/api/v1/namespaces/{ns}/pods/{name}/exec",
+		"/api/v1/namespaces/{ns}/events", "/apis/podrun.io/v1/namespaces/{ns}/pods/{name}/inspect",
+		"/apis/podrun.io/v1/images/load", "/apis/podrun.io/v1/images", "/version", "/healthz",
+	} {
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			writeStatus(w, &metav1.Status{Code: http.StatusMethodNotAllowed, Reason: metav1.StatusReasonMethodNotAllowed},
+				fmt.Sprintf("the server does not allow this method on the requested resource (%s %s)", r.Method, r.URL.Path))
+		})
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, &metav1.Status{Code: http.StatusNotFound, Reason: metav1.StatusReasonNotFound}, "the server could not find the requested resource")
 	})

@@ -59,6 +59,8 @@ func TestRawRoutes(t *testing.T) {
 		{"version", "GET", "/version", "", 200, `"gitVersion"`},
 		{"healthz", "GET", "/healthz", "", 200, `ok`},
 		{"unknown path", "GET", "/api/v1/nodes", "", 404, `"kind":"Status"`},
+		{"wrong method", "PUT", "/api/v1/namespaces/default/pods/a", "", 405, `"reason":"MethodNotAllowed"`},
+		{"wrong method on collection", "DELETE", "/api/v1/namespaces/default/pods", "", 405, `does not allow this method`},
 		{"log bad tail", "GET", "/api/v1/namespaces/default/pods/a/log?tailLines=x", "", 400, `tailLines`},
 		{"log negative tail", "GET", "/api/v1/namespaces/default/pods/a/log?tailLines=-2", "", 400, `tailLines`},
 		{"log bad container", "GET", "/api/v1/namespaces/default/pods/a/log?container=zz", "", 400, `container zz is not valid for pod a`},

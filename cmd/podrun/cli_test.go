@@ -314,3 +314,14 @@ func TestInvalidMessage(t *testing.T) {
 		t.Errorf("two causes:\n got %q\nwant %q", got, want)
 	}
 }
+
+func TestCLICreateSaveConfigThenApply(t *testing.T) {
+	_, _, _, sock := apitest.StartServer(t)
+	f := writeFile(t, mypod)
+	expect(t, runCLI(t, sock, "", "create", "--save-config", "-f", f), 0, "pod/mypod created\n", "")
+	r := runCLI(t, sock, "", "apply", "-f", f)
+	expect(t, r, 0, "pod/mypod unchanged\n", "")
+	if r.err != "" {
+		t.Errorf("apply after --save-config warned: %q", r.err)
+	}
+}

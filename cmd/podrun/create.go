@@ -10,6 +10,7 @@ import (
 
 func (c *cli) newCreateCmd() *cobra.Command {
 	var files []string
+	var saveConfig bool
 	cmd := &cobra.Command{
 		Use:   "create -f FILENAME",
 		Short: "Create the pods of a file (or stdin with -f -)",
@@ -19,6 +20,19 @@ func (c *cli) newCreateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if saveConfig {
+				// As kubectl create --save-config: a later apply can tell "unchanged".
+				for _, p := range pods {
+					applied, err := lastApplied(p)
+					if err != nil {
+						return err
+					}
+					if p.Annotations == nil {
+						p.Annotations = map[string]string{}
+					}
+					p.Annotations[lastAppliedAnnotation] = applied
+				}
+			}
 			if _, err := c.createPods(cmd.Context(), pods); err != nil {
 				return err
 			}
@@ -26,6 +40,7 @@ func (c *cli) newCreateCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringSliceVarP(&files, "filename", "f", nil, "the files that contain the pods to create (- for stdin)")
+	cmd.Flags().BoolVar(&saveConfig, "save-config", false, "save the configuration in an annotation, for a later apply")
 	return cmd
 }
 

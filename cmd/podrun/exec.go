@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/cri"
@@ -106,6 +108,11 @@ func (c *cli) newExecCmd() *cobra.Command {
 			}
 			code, err := cl.Exec(ctx, c.namespace, name, opts)
 			if err != nil {
+				// kubectl reports a refused upgrade as its own error, not the server's.
+				var se *apierrors.StatusError
+				if errors.As(err, &se) && strings.HasPrefix(se.ErrStatus.Message, "unable to upgrade connection") {
+					return errors.New(se.ErrStatus.Message)
+				}
 				return err
 			}
 			if code != 0 {
