@@ -274,7 +274,7 @@ func TestCLIGetWatch(t *testing.T) {
 	}
 	time.Sleep(300 * time.Millisecond)
 	cancel()
-	if code := <-done; code != 0 {
+	if code := <-done; code != 130 {
 		t.Fatalf("get -w exit %d: %s", code, errb.String())
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")

@@ -124,10 +124,10 @@ func (c *cli) get(ctx context.Context, names []string, o getOptions) error {
 		for {
 			select {
 			case <-ctx.Done():
-				return nil
+				return ctx.Err()
 			case ev, open := <-events:
 				if !open {
-					return nil
+					return ctx.Err()
 				}
 				if ev.Type == watch.Error || ev.Type == watch.Bookmark {
 					continue

@@ -46,7 +46,11 @@ func (c *cli) newLogsCmd() *cobra.Command {
 				return err
 			}
 			o.Container = cont
-			return cl.Logs(ctx, c.namespace, name, o, c.out)
+			if err := cl.Logs(ctx, c.namespace, name, o, c.out); err != nil {
+				return err
+			}
+			return ctx.Err() // interrupted while following: exit 130
+
 		},
 	}
 	f := cmd.Flags()

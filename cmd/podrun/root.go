@@ -63,6 +63,10 @@ func (c *cli) execute(ctx context.Context, args []string) int {
 	if errors.As(err, &ee) {
 		return ee.code
 	}
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		// Interrupted (Ctrl-C, SIGTERM): the shell's code for death by SIGINT, no message.
+		return 130
+	}
 	fmt.Fprintln(c.errOut, c.errorLine(err))
 	return 1
 }
