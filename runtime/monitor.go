@@ -262,6 +262,10 @@ func (m *monitor) setup() (net.Listener, error) {
 		return nil, fmt.Errorf("listen %s: %w", sock, err)
 	}
 	m.cleanups = append(m.cleanups, func() { ln.Close(); os.Remove(sock) })
+	// Whoever can connect can kill the pod's containers: root only.
+	if err := os.Chmod(sock, 0o600); err != nil {
+		return nil, fmt.Errorf("chmod %s: %w", sock, err)
+	}
 	if err := os.WriteFile(filepath.Join(dir, "monitor.pid"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
 		return nil, err
 	}

@@ -811,3 +811,48 @@ func assertStateEmpty(t *testing.T, r *Runtime) {
 		t.Errorf("mounts left: %v", mounts[0].Mountpoint)
 	}
 }
+
+func TestStopSandboxAndHostNetwork(t *testing.T) {
+	r := newTestRuntime(t)
+	ctx := context.Background()
+	pod := testPod("stopsb", false)
+	sb := runSandbox(t, r, pod)
+	id, _ := startContainer(t, r, sb, pod, "app", "sleep", "1000")
+	if err := r.StopPodSandbox(ctx, sb.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.StopPodSandbox(ctx, sb.ID); err != nil {
+		t.Errorf("second stop: %v", err)
+	}
+	st, err := r.PodSandboxStatus(ctx, sb.ID)
+	if err != nil || st.State != cri.SandboxNotReady {
+		t.Errorf("after stop: %+v %v", st, err)
+	}
+	if cs, _ := r.ContainerStatus(ctx, id); cs.State != cri.ContainerExited || cs.ExitCode != 137 {
+		t.Errorf("container after sandbox stop: %+v", cs)
+	}
+	if err := r.RemovePodSandbox(ctx, sb.ID); err != nil {
+		t.Fatal(err)
+	}
+	assertSandboxGone(t, r, sb, []string{id})
+
+	// hostNetwork: no pinned net/uts, the container sees the host's network namespace.
+	pod = testPod("hostnet", false)
+	pod.Spec.HostNetwork = true
+	sb = runSandbox(t, r, pod)
+	if _, ok := sb.Namespaces["net"]; ok {
+		t.Errorf("hostNetwork sandbox pinned a netns: %v", sb.Namespaces)
+	}
+	id, _ = startContainer(t, r, sb, pod, "app", "sleep", "1000")
+	cs, _ := r.ContainerStatus(ctx, id)
+	if a, b := nsInode(t, cs.Pid, "net"), nsInode(t, os.Getpid(), "net"); a != b {
+		t.Errorf("hostNetwork container net ns %s, host %s", a, b)
+	}
+	if a, b := nsInode(t, cs.Pid, "ipc"), nsInode(t, sb.Pid, "ipc"); a != b {
+		t.Errorf("ipc not shared with the pause")
+	}
+	if err := r.RemovePodSandbox(ctx, sb.ID); err != nil {
+		t.Fatal(err)
+	}
+	assertSandboxGone(t, r, sb, []string{id})
+}
