@@ -32,6 +32,9 @@ func (c *cli) newDeleteCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "delete (pod NAME... | -f FILE | pods --all | pods -l SELECTOR) [--grace-period N] [--force]",
 		Short: "Delete pods: preStop hooks, stop signal, grace period, then everything the pod made",
+		Example: `  podrun delete pod mypod
+  podrun delete -f mypod.yaml --grace-period 5
+  podrun delete pods --all --force`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			if o.now {

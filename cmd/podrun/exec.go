@@ -22,6 +22,9 @@ func (c *cli) newExecCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "exec [-i] [-t] POD [-c CONTAINER] -- COMMAND [args...]",
 		Short: "Execute a command in a container of a pod",
+		Example: `  podrun exec mypod -- date
+  podrun exec -it mypod -c demoapp -- sh
+  echo hello | podrun exec -i mypod -- cat`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dash := cmd.ArgsLenAtDash()
 			if len(args) == 0 {

@@ -32,6 +32,11 @@ func (c *cli) newGetCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "get pods [NAME...] [-o wide|name|json|yaml] [-l selector] [-A] [--show-labels] [-w]",
 		Short: "Display pods",
+		Example: `  podrun get pods
+  podrun get pods -o wide --show-labels
+  podrun get pod mypod -o yaml
+  podrun get pods -l app=mypod -A -o name
+  podrun get pods -w`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			names, err := podNames("get", args)
 			if err != nil {

@@ -14,7 +14,10 @@ func (c *cli) newLogsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "logs POD [-c CONTAINER] [-f] [-p] [--timestamps] [--tail N]",
 		Short: "Print the logs of a container of a pod",
-		Args:  cobra.RangeArgs(1, 2),
+		Example: `  podrun logs mypod
+  podrun logs mypod -c demoapp -f --tail 10
+  podrun logs mypod -p --timestamps`,
+		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
 			if typ, n, ok := cutResource(name); ok {

@@ -30,6 +30,8 @@ func (c *cli) newRunCmd() *cobra.Command {
 			"starts `podrun daemon` in the background first. With --wait it returns when every pod is\n" +
 			"Running with all containers ready, or has Succeeded (exit 0), or has Failed (exit 1).",
 		Args: cobra.ExactArgs(1),
+		Example: `  podrun run examples/mypod.yaml
+  podrun run --wait --timeout 2m examples/mypod.yaml`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			pods, err := c.readPods(args, cmd.Flags().Changed("namespace"))
