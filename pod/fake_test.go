@@ -371,3 +371,28 @@ type fakeConfigErr struct{}
 
 func (fakeConfigErr) Error() string        { return `couldn't find key mode in ConfigMap default/cfg` }
 func (fakeConfigErr) ConfigReason() string { return "CreateContainerConfigError" }
+
+// restartBehindOurBack replaces the running container name with a new attempt, as if the
+// daemon had died between starting it and recording it.
+func (f *fakeRuntime) restartBehindOurBack(name string) string {
+	f.mu.Lock()
+	var old *fakeContainer
+	var oldID string
+	for id, c := range f.containers {
+		if c.cfg.Container.Name == name && c.status.State == cri.ContainerRunning {
+			old, oldID = c, id
+		}
+	}
+	f.mu.Unlock()
+	f.finish(oldID, 1, 0)
+	cfg := *old.cfg
+	cfg.Attempt++
+	id, err := f.CreateContainer(context.Background(), old.status.SandboxID, &cfg)
+	if err != nil {
+		panic(err)
+	}
+	if err := f.StartContainer(context.Background(), id); err != nil {
+		panic(err)
+	}
+	return id
+}

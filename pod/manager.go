@@ -110,10 +110,23 @@ type podEntry struct {
 	removed      bool // gone from the maps: no more updates
 	eventSeq     uint64
 
+	// Status and event writes are handed to the pod's saver goroutine (latest wins), so
+	// that no fsync sits in the path of starting a container. Guarded by Manager.mu.
+	pendingPod    *v1.Pod
+	pendingRV     uint64
+	pendingEvents []v1.Event
+	pendingSeq    uint64
+	kick          chan struct{} // wakes the saver; buffered 1
+	gone          chan struct{} // closed when the pod is removed
+
 	saveMu        sync.Mutex // serialises the disk writes of this pod
 	savedRV       uint64
 	savedEventSeq uint64
 	removedOnDisk bool
+}
+
+func newEntry(p *v1.Pod) *podEntry {
+	return &podEntry{pod: p, kick: make(chan struct{}, 1), gone: make(chan struct{})}
 }
 
 type watcher struct {
@@ -201,7 +214,8 @@ func (m *Manager) Start(ctx context.Context) error {
 		if rv, err := strconv.ParseUint(lp.pod.ResourceVersion, 10, 64); err == nil && rv > m.rv {
 			m.rv = rv
 		}
-		e := &podEntry{pod: lp.pod, events: lp.events, rt: lp.rt}
+		e := newEntry(lp.pod)
+		e.events, e.rt = lp.events, lp.rt
 		e.w = newWorker(m, e, true)
 		key := lp.pod.Namespace + "/" + lp.pod.Name
 		if _, dup := m.names[key]; dup {
@@ -272,7 +286,7 @@ func (m *Manager) Create(ctx context.Context, in *v1.Pod) (*v1.Pod, error) {
 	rv := m.rv
 	m.mu.Unlock()
 
-	e := &podEntry{pod: p}
+	e := newEntry(p)
 	e.events = addEvent(nil, p, m.cfg.NodeName, eventRef{component: componentScheduler}, v1.EventTypeNormal, evScheduled,
 		fmt.Sprintf(msgScheduled, p.Namespace, p.Name, p.Spec.NodeName), now)
 	e.eventSeq = 1
@@ -332,7 +346,11 @@ func (m *Manager) checkNeverPull(ctx context.Context, p *v1.Pod) field.ErrorList
 }
 
 func (m *Manager) runWorker(w *worker) {
-	m.wg.Add(1)
+	m.wg.Add(2)
+	go func() {
+		defer m.wg.Done()
+		m.saver(w.e)
+	}()
 	go func() {
 		defer m.wg.Done()
 		w.run(m.ctx)
@@ -686,11 +704,48 @@ func (m *Manager) update(e *podEntry, fn func(p *v1.Pod)) {
 	m.refreshStatusLocked(e)
 	m.rv++
 	e.pod.ResourceVersion = strconv.FormatUint(m.rv, 10)
-	rv := m.rv
 	snap := e.pod.DeepCopy()
+	e.pendingPod, e.pendingRV = snap, m.rv
 	m.notifyLocked(watch.Modified, snap)
 	m.mu.Unlock()
-	m.savePod(e, snap, rv)
+	e.wake()
+}
+
+func (e *podEntry) wake() {
+	select {
+	case e.kick <- struct{}{}:
+	default:
+	}
+}
+
+// saver writes the pod's latest status and events until the pod is removed; at Shutdown it
+// writes what is pending and returns.
+func (m *Manager) saver(e *podEntry) {
+	for {
+		select {
+		case <-e.kick:
+			m.flush(e)
+		case <-e.gone:
+			return
+		case <-m.ctx.Done():
+			m.flush(e)
+			return
+		}
+	}
+}
+
+func (m *Manager) flush(e *podEntry) {
+	m.mu.Lock()
+	p, rv := e.pendingPod, e.pendingRV
+	evs, seq := e.pendingEvents, e.pendingSeq
+	e.pendingPod, e.pendingEvents = nil, nil
+	m.mu.Unlock()
+	if p != nil {
+		m.savePod(e, p, rv)
+	}
+	if evs != nil {
+		m.saveEvents(e, e.w.pod.UID, evs, seq)
+	}
 }
 
 // refreshStatusLocked recomputes the derived parts of the status: phase (never leaving a
@@ -726,14 +781,13 @@ func (m *Manager) event(e *podEntry, ref eventRef, typ, reason, msg string) {
 	}
 	e.events = addEvent(e.events, e.pod, m.cfg.NodeName, ref, typ, reason, msg, m.now())
 	e.eventSeq++
-	seq := e.eventSeq
-	uid := e.pod.UID
 	evs := make([]v1.Event, len(e.events))
 	for i := range e.events {
 		e.events[i].DeepCopyInto(&evs[i])
 	}
+	e.pendingEvents, e.pendingSeq = evs, e.eventSeq
 	m.mu.Unlock()
-	m.saveEvents(e, uid, evs, seq)
+	e.wake()
 }
 
 // remove forgets a pod whose every trace is gone and sends DELETED.
@@ -744,6 +798,7 @@ func (m *Manager) remove(e *podEntry) {
 		return
 	}
 	e.removed = true
+	close(e.gone)
 	p := e.pod
 	delete(m.pods, p.UID)
 	if m.names[p.Namespace+"/"+p.Name] == p.UID {

@@ -269,7 +269,7 @@ func (w *worker) sync(ctx context.Context) {
 // gone, the generation ends. It reports whether it did.
 func (w *worker) checkSandbox(ctx context.Context, sandboxID string) bool {
 	sb, err := w.m.cfg.Runtime.PodSandboxStatus(ctx, sandboxID)
-	if ctx.Err() != nil || (err == nil && sb.State == cri.SandboxReady) {
+	if ctx.Err() != nil || (err == nil && sb.State == cri.SandboxReady) || (err != nil && !errors.Is(err, cri.ErrNotFound)) {
 		return false
 	}
 	w.mu.Lock()
@@ -312,6 +312,9 @@ func (w *worker) syncGeneration(ctx context.Context) {
 		return
 	}
 	adoptContainers := adopted
+	if adopted {
+		w.reconcile(ctx, sandboxID)
+	}
 
 	spec := &w.pod.Spec
 	sidecarCtx, stopSidecars := context.WithCancel(ctx)
@@ -391,13 +394,25 @@ func (w *worker) podGrace() int64 {
 func (w *worker) ensureSandbox(ctx context.Context) (id string, adopted, ok bool) {
 	rt := w.m.cfg.Runtime
 	if old := w.sandboxID(); old != "" {
-		sb, err := rt.PodSandboxStatus(ctx, old)
-		if err == nil && sb.State == cri.SandboxReady {
-			w.sandboxUp(sb)
-			return old, true, true
-		}
-		if ctx.Err() != nil {
-			return "", false, false
+		var bo backoff
+		for {
+			sb, err := rt.PodSandboxStatus(ctx, old)
+			if err == nil && sb.State == cri.SandboxReady {
+				w.sandboxUp(sb)
+				return old, true, true
+			}
+			if ctx.Err() != nil {
+				return "", false, false
+			}
+			if err == nil || errors.Is(err, cri.ErrNotFound) {
+				break
+			}
+			// Any other error may be passing: recreating the pod on it would run its
+			// containers twice.
+			w.m.log.Warn("sandbox status", "pod", w.pod.Namespace+"/"+w.pod.Name, "sandbox", old, "err", err)
+			if !sleep(ctx, w.failureDelay(&bo)) {
+				return "", false, false
+			}
 		}
 		// The sandbox is gone (node reboot: --state is a tmpfs) or dead.
 		if !w.sandboxLost(ctx, old) {
@@ -813,10 +828,7 @@ func (w *worker) startContainer(ctx context.Context, sandboxID string, c *v1.Con
 	if cs, err := rt.ContainerStatus(ctx, id); err == nil && !cs.StartedAt.IsZero() {
 		startedAt = cs.StartedAt
 	}
-	// Without a prober, probes cannot gate anything: a running container counts as started
-	// and (unless it is a run-to-completion init container) ready.
-	startedOK := c.StartupProbe == nil || w.m.cfg.Prober == nil
-	ready := kind != kindInit && startedOK && (c.ReadinessProbe == nil || w.m.cfg.Prober == nil)
+	startedOK, ready := w.readyOnStart(c, kind)
 	w.setStatus(c.Name, isInit, func(s *v1.ContainerStatus) {
 		commit(s)
 		s.State = v1.ContainerState{Running: &v1.ContainerStateRunning{StartedAt: metav1.NewTime(startedAt)}}
@@ -824,6 +836,11 @@ func (w *worker) startContainer(ctx context.Context, sandboxID string, c *v1.Con
 		s.Ready = ready
 	})
 	w.removeOld(ctx, prev.ContainerID)
+	if attempt >= 2 {
+		// Only the current and the previous attempt are kept (logs -p needs the previous).
+		_ = os.Remove(w.m.containerLogPath(snap, c.Name, attempt-2))
+		_ = os.Remove(w.m.terminationLogPath(snap, c.Name, attempt-2))
+	}
 
 	if h := w.m.cfg.Hooks; h != nil && c.Lifecycle != nil && c.Lifecycle.PostStart != nil {
 		if err := h.PostStart(ctx, w.target(c, id, startedAt)); err != nil && ctx.Err() == nil {
@@ -832,6 +849,81 @@ func (w *worker) startContainer(ctx context.Context, sandboxID string, c *v1.Con
 		}
 	}
 	return id, nil, nil
+}
+
+// readyOnStart is status.started and status.ready of a container that just started: probes
+// gate them when there are probes and a prober; without a prober nothing can gate them, so
+// a running container counts as started and (unless it is a run-to-completion init
+// container) ready.
+func (w *worker) readyOnStart(c *v1.Container, kind containerKind) (started, ready bool) {
+	started = c.StartupProbe == nil || w.m.cfg.Prober == nil
+	ready = kind != kindInit && started && (c.ReadinessProbe == nil || w.m.cfg.Prober == nil)
+	return started, ready
+}
+
+// reconcile makes the statuses of an adopted sandbox agree with what the runtime has: a
+// container made just before the daemon stopped may be newer than the persisted status.
+// Containers that were created but never started are removed (they are made again).
+func (w *worker) reconcile(ctx context.Context, sandboxID string) {
+	rt := w.m.cfg.Runtime
+	list, err := rt.ListContainers(ctx, sandboxID)
+	if err != nil {
+		return
+	}
+	latest := map[string]*cri.ContainerStatus{}
+	for _, c := range list {
+		if c.State == cri.ContainerCreated {
+			_ = rt.RemoveContainer(ctx, c.ID)
+			continue
+		}
+		cur := latest[c.Name]
+		if cur == nil || c.Attempt > cur.Attempt || (c.Attempt == cur.Attempt && c.CreatedAt.After(cur.CreatedAt)) {
+			latest[c.Name] = c
+		}
+	}
+	now := w.m.now()
+	fix := func(list []v1.ContainerStatus, specs []v1.Container, init bool) {
+		for i := range specs {
+			c := &specs[i]
+			s, ok := findStatus(list, c.Name)
+			rc := latest[c.Name]
+			if !ok || rc == nil || s.ContainerID == containerIDPrefix+rc.ID {
+				continue
+			}
+			if s.ContainerID != "" && rc.Attempt <= int(s.RestartCount) {
+				continue // a leftover older than what the status knows
+			}
+			if prev := s.State.Terminated; prev != nil {
+				s.LastTerminationState = v1.ContainerState{Terminated: prev}
+			}
+			s.ContainerID = containerIDPrefix + rc.ID
+			s.RestartCount = int32(rc.Attempt)
+			if s.ImageID == "" {
+				s.ImageID = rc.ImageID
+			}
+			kind := kindApp
+			if init {
+				kind = kindInit
+				if isSidecar(c) {
+					kind = kindSidecar
+				}
+			}
+			switch rc.State {
+			case cri.ContainerRunning:
+				started, ready := w.readyOnStart(c, kind)
+				s.State = v1.ContainerState{Running: &v1.ContainerStateRunning{StartedAt: metav1.NewTime(rc.StartedAt)}}
+				s.Started, s.Ready = boolPtr(started), ready
+			default:
+				term := terminatedState(rc, rc.Message, now)
+				s.State = v1.ContainerState{Terminated: term}
+				s.Started, s.Ready = boolPtr(false), kind == kindInit && term.ExitCode == 0
+			}
+		}
+	}
+	w.m.update(w.e, func(p *v1.Pod) {
+		fix(p.Status.InitContainerStatuses, w.pod.Spec.InitContainers, true)
+		fix(p.Status.ContainerStatuses, w.pod.Spec.Containers, false)
+	})
 }
 
 // removeOld removes the previous (dead) container of an attempt; its log file stays.

@@ -249,3 +249,33 @@ func TestActiveDeadlineSeconds(t *testing.T) {
 		t.Errorf("after deadline: %+v", p.Status)
 	}
 }
+
+func TestReadoptReconcilesUnrecordedContainer(t *testing.T) {
+	env := newTestEnv(t)
+	if _, err := env.m.Create(context.Background(), testPod("late", v1.RestartPolicyAlways, []string{"serve"})); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, env.m, "late", "Running", phaseIs(v1.PodRunning))
+	env.m.Shutdown()
+	newID := env.rt.restartBehindOurBack("c0")
+
+	m2 := env.start()
+	got := waitFor(t, m2, "late", "the unrecorded container adopted", func(p *v1.Pod) bool {
+		s := p.Status.ContainerStatuses[0]
+		return s.ContainerID == containerIDPrefix+newID && s.State.Running != nil
+	})
+	if s := got.Status.ContainerStatuses[0]; s.RestartCount != 1 {
+		t.Errorf("restartCount = %d", s.RestartCount)
+	}
+	env.rt.mu.Lock()
+	running := 0
+	for _, c := range env.rt.containers {
+		if c.status.State == cri.ContainerRunning {
+			running++
+		}
+	}
+	env.rt.mu.Unlock()
+	if running != 1 {
+		t.Errorf("%d containers running, want 1", running)
+	}
+}
