@@ -73,10 +73,10 @@ func (s *server) podExec(w http.ResponseWriter, r *http.Request) {
 		req.Stderr = &channelWriter{mux: mux, ch: ChannelStderr}
 	}
 	var stdinW *io.PipeWriter
+	var stdinR *io.PipeReader
 	if stdin {
-		var pr *io.PipeReader
-		pr, stdinW = io.Pipe()
-		req.Stdin = pr
+		stdinR, stdinW = io.Pipe()
+		req.Stdin = stdinR
 	}
 	resize := make(chan cri.TerminalSize, 4)
 	req.Resize = resize
@@ -121,6 +121,10 @@ func (s *server) podExec(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	code, err := s.pods.Exec(ctx, ns, name, container, req)
+	if stdinR != nil {
+		// Nobody reads stdin any more: unblock a frame reader stuck writing into the pipe.
+		stdinR.Close()
+	}
 	st := ExecStatus{ExitCode: code, Status: metav1.StatusSuccess}
 	if err != nil {
 		st = ExecStatus{ExitCode: -1, Status: metav1.StatusFailure, Code: http.StatusInternalServerError, Reason: string(metav1.StatusReasonInternalError), Message: err.Error()}
