@@ -331,10 +331,8 @@ func assertSandboxGone(t *testing.T, r *Runtime, sb *cri.SandboxStatus, ctrs []s
 	if d := cgroupDirs(sb.CgroupParent); len(d) > 0 {
 		t.Errorf("cgroup dirs left: %v", d)
 	}
-	if sb.Pid != 0 {
-		if _, err := os.Stat(fmt.Sprintf("/proc/%d/ns", sb.Pid)); err == nil {
-			t.Errorf("pause %d still alive", sb.Pid)
-		}
+	if sb.Pid != 0 && alive(sb.Pid) {
+		t.Errorf("pause %d still alive", sb.Pid)
 	}
 	paths := []string{r.p.sandbox(sb.ID), r.p.netns(sb.ID), r.p.nsDir(sb.ID), filepath.Join(r.p.runc(), sb.ID)}
 	for _, c := range ctrs {
@@ -855,4 +853,53 @@ func TestStopSandboxAndHostNetwork(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertSandboxGone(t, r, sb, []string{id})
+}
+
+// A monitor killed with SIGKILL: the pod keeps running, status and exec still work from disk,
+// and RemovePodSandbox cleans up without it.
+func TestMonitorKilled(t *testing.T) {
+	r := newTestRuntime(t)
+	ctx := context.Background()
+	pod := testPod("monkill", false)
+	sb := runSandbox(t, r, pod)
+	id, _ := startContainer(t, r, sb, pod, "app", "sleep", "1000")
+	b, err := os.ReadFile(r.p.sandboxFile(sb.ID, "monitor.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mpid, _ := strconv.Atoi(string(b))
+	if err := unix.Kill(mpid, unix.SIGKILL); err != nil { // our own child, by pid
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	st, err := r.ContainerStatus(ctx, id)
+	if err != nil || st.State != cri.ContainerRunning {
+		t.Errorf("status without monitor: %+v %v", st, err)
+	}
+	if res, err := r.ExecSync(ctx, id, []string{"true"}, 5*time.Second); err != nil || res.ExitCode != 0 {
+		t.Errorf("exec without monitor: %+v %v", res, err)
+	}
+	if err := r.StopContainer(ctx, id, time.Second); err != nil {
+		t.Errorf("stop without monitor: %v", err)
+	}
+	if err := r.RemovePodSandbox(ctx, sb.ID); err != nil {
+		t.Fatal(err)
+	}
+	assertSandboxGone(t, r, sb, []string{id})
+}
+
+// alive reports whether pid runs (a zombie does not: its reaper may be slow), polling a
+// little for a process that is being killed.
+func alive(pid int) bool {
+	for i := 0; i < 20; i++ {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return false
+		}
+		if i := bytes.LastIndexByte(b, ')'); i > 0 && i+2 < len(b) && b[i+2] == 'Z' {
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return true
 }
