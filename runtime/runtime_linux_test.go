@@ -903,3 +903,37 @@ func alive(pid int) bool {
 	}
 	return true
 }
+
+// With hostPID an orphaned grandchild of a container is reparented to the monitor (the child
+// subreaper), which must reap it without stealing the exit statuses it waits for itself.
+func TestMonitorReapsOrphans(t *testing.T) {
+	r := newTestRuntime(t)
+	pod := testPod("orphans", false)
+	pod.Spec.HostPID = true
+	sb := runSandbox(t, r, pod)
+	id, _ := startContainer(t, r, sb, pod, "forker", "sh", "-c", "sleep 0.3 & sleep 0.1; exit 6")
+	if st := waitExit(t, r, id); st.ExitCode != 6 {
+		t.Errorf("forker: %+v", st)
+	}
+	b, err := os.ReadFile(r.p.sandboxFile(sb.ID, "monitor.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mpid, _ := strconv.Atoi(string(b))
+	time.Sleep(time.Second)
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", mpid))
+	for _, task := range tasks {
+		kids, _ := os.ReadFile(task)
+		for _, k := range strings.Fields(string(kids)) {
+			pid, _ := strconv.Atoi(k)
+			if pid != sb.Pid && !alive(pid) {
+				t.Errorf("zombie child %d of the monitor", pid)
+			}
+		}
+	}
+	// A later container's exit status is still the monitor's to record.
+	id, _ = startContainer(t, r, sb, pod, "after", "sh", "-c", "exit 9")
+	if st := waitExit(t, r, id); st.ExitCode != 9 {
+		t.Errorf("after: %+v", st)
+	}
+}
