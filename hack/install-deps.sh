@@ -3,7 +3,8 @@
 # Only root can install; others get the list and a hint.
 set -euo pipefail
 
-packages=(busybox-static libseccomp-dev pkg-config gcc nftables iproute2 util-linux)
+# libc6-dev: the static libc.a the static link needs (gcc only recommends it).
+packages=(busybox-static libseccomp-dev pkg-config gcc libc6-dev nftables iproute2 util-linux)
 missing=()
 for p in "${packages[@]}"; do
 	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
