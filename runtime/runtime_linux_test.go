@@ -3,6 +3,7 @@ package runtime
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,6 +42,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv("PODRUN_TEST_DAEMON") != "" {
+		os.Exit(fakeDaemon())
+	}
 	code := func() int {
 		if os.Geteuid() != 0 {
 			return m.Run()
@@ -184,8 +189,15 @@ func runSandbox(t *testing.T, r *Runtime, pod *v1.Pod) *cri.SandboxStatus {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if b, err := os.ReadFile(r.p.sandboxFile(sb.ID, "monitor.pid")); err == nil {
+		pid, _ := strconv.Atoi(string(b))
+		monitorPids.Store(sb.ID, pid)
+	}
 	return sb
 }
+
+// monitorPids remembers each test sandbox's monitor, to prove it is gone after removal.
+var monitorPids sync.Map
 
 // createContainer creates (not starts) a container running args.
 func createContainer(t *testing.T, r *Runtime, sb *cri.SandboxStatus, pod *v1.Pod, name string, args ...string) (id, logPath string) {
@@ -333,6 +345,9 @@ func assertSandboxGone(t *testing.T, r *Runtime, sb *cri.SandboxStatus, ctrs []s
 	}
 	if sb.Pid != 0 && alive(sb.Pid) {
 		t.Errorf("pause %d still alive", sb.Pid)
+	}
+	if pid, ok := monitorPids.Load(sb.ID); ok && alive(pid.(int)) {
+		t.Errorf("monitor %d still alive", pid)
 	}
 	paths := []string{r.p.sandbox(sb.ID), r.p.netns(sb.ID), r.p.nsDir(sb.ID), filepath.Join(r.p.runc(), sb.ID)}
 	for _, c := range ctrs {
@@ -936,4 +951,143 @@ func TestMonitorReapsOrphans(t *testing.T) {
 	if st := waitExit(t, r, id); st.ExitCode != 9 {
 		t.Errorf("after: %+v", st)
 	}
+}
+
+// TestLatency reports podrun's own create+start and exec times (through the monitor), to set
+// against the floors of TestFloors.
+func TestLatency(t *testing.T) {
+	r := newTestRuntime(t)
+	ctx := context.Background()
+	pod := testPod("latency", false)
+	t0 := time.Now()
+	sb := runSandbox(t, r, pod)
+	sandboxD := time.Since(t0)
+	var cs, total, ex []time.Duration
+	for i := 0; i < 10; i++ {
+		t0 := time.Now()
+		id, _ := startContainer(t, r, sb, pod, fmt.Sprintf("c%d", i), "true")
+		cs = append(cs, time.Since(t0))
+		waitExit(t, r, id)
+		if err := r.RemoveContainer(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		total = append(total, time.Since(t0))
+	}
+	id, _ := startContainer(t, r, sb, pod, "sleeper", "sleep", "1000")
+	for i := 0; i < 10; i++ {
+		t0 := time.Now()
+		if _, err := r.ExecSync(ctx, id, []string{"true"}, 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		ex = append(ex, time.Since(t0))
+	}
+	t.Logf("RunPodSandbox %v; create+start median %v, create/start/wait/remove median %v, ExecSync median %v",
+		sandboxD, median(cs), median(total), median(ex))
+}
+
+func median(d []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), d...)
+	for i := range s {
+		for j := i + 1; j < len(s); j++ {
+			if s[j] < s[i] {
+				s[i], s[j] = s[j], s[i]
+			}
+		}
+	}
+	return s[len(s)/2]
+}
+
+// fakeDaemon is the test binary re-executed as a short-lived "daemon": it runs a sandbox with
+// one logging container, prints "<sandbox id> <container id>" and waits to be SIGKILLed.
+func fakeDaemon() int {
+	var cfg Config
+	if err := json.Unmarshal([]byte(os.Getenv("PODRUN_TEST_DAEMON")), &cfg); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	cfg.Rootfs = bindRootfs{src: os.Getenv("PODRUN_TEST_BUSYBOX")}
+	r, err := New(cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ctx := context.Background()
+	pod := testPod("killdaemon", false)
+	sb, err := r.RunPodSandbox(ctx, &cri.SandboxConfig{Pod: pod})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	c := &v1.Container{Name: "app", Image: "busybox", Command: []string{"sh", "-c", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.1; done"}}
+	id, err := r.CreateContainer(ctx, sb.ID, &cri.ContainerConfig{Pod: pod, Container: c, LogPath: os.Getenv("PODRUN_TEST_LOG"), Image: &cri.Image{ID: "sha256:x"}})
+	if err == nil {
+		err = r.StartContainer(ctx, id)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Println(sb.ID, id)
+	time.Sleep(time.Hour)
+	return 0
+}
+
+// A daemon killed with SIGKILL leaves its pods running and logging; a new Runtime carries on.
+func TestDaemonKilled(t *testing.T) {
+	r := newTestRuntime(t)
+	ctx := context.Background()
+	cfgJSON, _ := json.Marshal(Config{StateDir: r.cfg.StateDir, RootDir: r.cfg.RootDir, CgroupRoot: r.cfg.CgroupRoot, Binary: r.cfg.Binary})
+	logPath := filepath.Join(t.TempDir(), "app.log")
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), "PODRUN_TEST_DAEMON="+string(cfgJSON), "PODRUN_TEST_BUSYBOX="+testBusybox, "PODRUN_TEST_LOG="+logPath)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() }) //nolint:errcheck
+	line := make([]byte, 200)
+	n, err := out.Read(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := strings.Fields(string(line[:n]))
+	if len(f) != 2 {
+		t.Fatalf("fake daemon said %q", line[:n])
+	}
+	sbID, id := f[0], f[1]
+	if err := cmd.Process.Kill(); err != nil { // SIGKILL, our own child
+		t.Fatal(err)
+	}
+	cmd.Wait() //nolint:errcheck
+	b1, _ := os.ReadFile(logPath)
+	time.Sleep(500 * time.Millisecond)
+	b2, _ := os.ReadFile(logPath)
+	if len(b2) <= len(b1) {
+		t.Errorf("logs stopped when the daemon died (%d → %d bytes)", len(b1), len(b2))
+	}
+	st, err := r.ContainerStatus(ctx, id)
+	if err != nil || st.State != cri.ContainerRunning {
+		t.Fatalf("status after the daemon died: %+v %v", st, err)
+	}
+	if res, err := r.ExecSync(ctx, id, []string{"echo", "ok"}, 5*time.Second); err != nil || string(res.Stdout) != "ok\n" {
+		t.Errorf("exec: %+v %v", res, err)
+	}
+	if err := r.StopContainer(ctx, id, 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := r.ContainerStatus(ctx, id); st.State != cri.ContainerExited || st.ExitCode != 137 && st.ExitCode != 143 {
+		t.Errorf("after stop: %+v", st)
+	}
+	sb, err := r.PodSandboxStatus(ctx, sbID)
+	if err != nil || sb.State != cri.SandboxReady {
+		t.Fatalf("sandbox: %+v %v", sb, err)
+	}
+	if err := r.RemovePodSandbox(ctx, sbID); err != nil {
+		t.Fatal(err)
+	}
+	assertSandboxGone(t, r, sb, []string{id})
 }
