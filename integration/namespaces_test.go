@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -121,5 +122,45 @@ func TestHostNamespaces(t *testing.T) {
 	}
 	if c, h := nsInode(t, pid, "mnt"), nsInode(t, os.Getpid(), "mnt"); c == h {
 		t.Errorf("container shares the host's mount namespace")
+	}
+}
+
+// With a shared PID namespace the pause is PID 1: orphans of the containers are reparented to
+// it and it must reap them, or zombies pile up.
+func TestPauseReapsZombies(t *testing.T) {
+	e := newEnv(t)
+	e.runWait(`apiVersion: v1
+kind: Pod
+metadata:
+  name: reaper
+spec:
+  shareProcessNamespace: true
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: ["sh", "-c", "for i in 1 2 3 4 5; do (sleep 0.2 &); done; exec sleep 3600"]
+`)
+	pause := e.inspect("reaper").Sandbox.Pid
+	pidns := nsInode(t, pause, "pid")
+	time.Sleep(1500 * time.Millisecond) // the orphaned sleeps have exited by now
+	ents, _ := os.ReadDir("/proc")
+	for _, en := range ents {
+		pid, err := strconv.Atoi(en.Name())
+		if err != nil {
+			continue
+		}
+		ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", pid))
+		if err != nil || ns != pidns {
+			continue
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue // gone meanwhile
+		}
+		if st := string(b); strings.Contains(st[strings.LastIndexByte(st, ')')+1:], " Z ") {
+			t.Errorf("zombie pid %d in the pod's pid namespace: the pause does not reap", pid)
+		}
 	}
 }
