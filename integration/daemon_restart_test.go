@@ -119,3 +119,50 @@ func fileSize(p string) int64 {
 	}
 	return st.Size()
 }
+
+// A container with restartPolicy Always that dies while the daemon is down is restarted by
+// the daemon that comes back, and its previous exit is its lastState.
+func TestDaemonRestartRestartsCrashed(t *testing.T) {
+	e := newEnv(t)
+	hp := filepath.Join(e.dir, "hostpath")
+	if err := os.MkdirAll(hp, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	e.runWait(fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata:
+  name: crasher
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: ["sh", "-c", "while [ ! -f /hp/crash ]; do sleep 0.1; done; rm /hp/crash; exit 3"]
+    volumeMounts:
+    - {name: hp, mountPath: /hp}
+  volumes:
+  - name: hp
+    hostPath: {path: %s}
+`, hp))
+	pid := e.inspect("crasher").containerPid(t, "main")
+	if !e.killDaemon(syscall.SIGKILL, 5*time.Second) {
+		t.Fatal("daemon did not die of SIGKILL")
+	}
+	if err := os.WriteFile(filepath.Join(hp, "crash"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for pidAlive(pid) && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	e.startDaemon()
+	p := e.waitFor("crasher", 30*time.Second, "restarted and running", func(p *v1.Pod) bool {
+		cs := containerStatus(p, "main")
+		return cs != nil && cs.RestartCount >= 1 && cs.State.Running != nil
+	})
+	cs := containerStatus(p, "main")
+	if cs.LastTerminationState.Terminated == nil || cs.LastTerminationState.Terminated.ExitCode != 3 {
+		t.Errorf("lastState = %+v, want terminated with exit code 3", cs.LastTerminationState)
+	}
+}
