@@ -89,6 +89,7 @@ type bench struct {
 	done      chan struct{}
 	client    *api.Client
 	rows      []row
+	daemonRSS map[int]int64 // pod count → daemon VmRSS in KiB
 }
 
 // row is one line of the result table.
@@ -155,10 +156,15 @@ func (b *bench) run(runs int, counts []int, busyboxTar string) error {
 	}
 	b.add("exec `true` (API)", dur(ex), dur(floorExec), ratio(ex, floorExec), "")
 
+	b.daemonRSS = map[int]int64{}
 	for _, n := range counts {
 		if err := b.memory(ctx, n); err != nil {
 			return err
 		}
+	}
+	if lo, hi := counts[0], counts[len(counts)-1]; hi > lo {
+		growth := float64(b.daemonRSS[hi]-b.daemonRSS[lo]) / float64(hi-lo) / 1024
+		b.add(fmt.Sprintf("daemon RSS growth per pod (%d→%d pods)", lo, hi), fmt.Sprintf("%.2f MiB", growth), "", "", "")
 	}
 	b.print()
 	return nil
@@ -443,6 +449,7 @@ func (b *bench) memory(ctx context.Context, n int) error {
 		}
 	}
 	dPid := b.daemon.Process.Pid
+	b.daemonRSS[n] = statusKB(dPid, "VmRSS")
 	perPod := float64(pauseKB+monKB) / float64(n) / 1024
 	target := ""
 	if n >= 50 {
