@@ -298,17 +298,22 @@ func (m *monitor) undo() {
 // shutdown kills and destroys every container and the pause, unpins the namespaces and
 // unmounts shm. The daemon removes the directories and the pod cgroup afterwards.
 func (m *monitor) shutdown() {
+	for _, c := range m.markNotReady() {
+		m.removeContainer(c)
+	}
+	m.undo()
+}
+
+// markNotReady marks the sandbox as going down and returns its containers.
+func (m *monitor) markNotReady() []*monContainer {
 	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.status.State = cri.SandboxNotReady
 	ctrs := make([]*monContainer, 0, len(m.ctrs))
 	for _, c := range m.ctrs {
 		ctrs = append(ctrs, c)
 	}
-	m.status.State = cri.SandboxNotReady
-	m.mu.Unlock()
-	for _, c := range ctrs {
-		m.removeContainer(c)
-	}
-	m.undo()
+	return ctrs
 }
 
 // destroyContainer kills a libcontainer container that may still run, waits for its init to

@@ -72,28 +72,8 @@ func (m *monitor) handler() http.Handler {
 		}
 		writeJSONResponse(w, monCreateResp{Pid: pid})
 	})
-	mux.HandleFunc("POST /start", func(w http.ResponseWriter, r *http.Request) {
-		var req monIDReq
-		if !decodeReq(w, r, &req) {
-			return
-		}
-		if err := m.startContainer(req.ID); err != nil {
-			httpError(w, err)
-			return
-		}
-		writeJSONResponse(w, struct{}{})
-	})
-	mux.HandleFunc("POST /signal", func(w http.ResponseWriter, r *http.Request) {
-		var req monSignalReq
-		if !decodeReq(w, r, &req) {
-			return
-		}
-		if err := m.signalContainer(req.ID, req.Signal); err != nil {
-			httpError(w, err)
-			return
-		}
-		writeJSONResponse(w, struct{}{})
-	})
+	mux.HandleFunc("POST /start", handle(func(req *monIDReq) error { return m.startContainer(req.ID) }))
+	mux.HandleFunc("POST /signal", handle(func(req *monSignalReq) error { return m.signalContainer(req.ID, req.Signal) }))
 	mux.HandleFunc("POST /wait", func(w http.ResponseWriter, r *http.Request) {
 		var req monIDReq
 		if !decodeReq(w, r, &req) {
@@ -160,6 +140,21 @@ func (m *monitor) handler() http.Handler {
 		}
 	})
 	return mux
+}
+
+// handle serves a request of type T that answers nothing but success or an error.
+func handle[T any](fn func(*T) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req T
+		if !decodeReq(w, r, &req) {
+			return
+		}
+		if err := fn(&req); err != nil {
+			httpError(w, err)
+			return
+		}
+		writeJSONResponse(w, struct{}{})
+	}
 }
 
 func decodeReq(w http.ResponseWriter, r *http.Request, v any) bool {

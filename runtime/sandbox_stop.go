@@ -59,13 +59,7 @@ func killAndWait(root, id string, timeout time.Duration) {
 
 // stopAll is the monitor's half of StopPodSandbox.
 func (m *monitor) stopAll() {
-	m.mu.Lock()
-	ctrs := make([]*monContainer, 0, len(m.ctrs))
-	for _, c := range m.ctrs {
-		ctrs = append(ctrs, c)
-	}
-	m.status.State = cri.SandboxNotReady
-	m.mu.Unlock()
+	ctrs := m.markNotReady()
 	for _, c := range ctrs {
 		select {
 		case <-c.done:
