@@ -1,9 +1,40 @@
 // Package pod is the pod manager: the kubelet's job for the pods of this host. It defaults
 // and validates pods as the API server does, persists them under --root, runs one worker per pod
 // (images → sandbox → init containers in order → app containers → restarts), computes status
-// (phase, conditions, container states, the kubectl STATUS string) with pure functions, and
-// records events.
+// (phase, conditions, container states) with pure functions, and records events.
 //
 // It talks to the runtime only through cri.RuntimeService and cri.ImageService: it must not
 // call libcontainer or netlink directly.
+//
+// Where things are:
+//
+//	manager.go     Manager, Config and the API the server uses (Create, Get, List, Delete,
+//	               Events, Watch, LogPath, Exec, Inspect)
+//	defaults.go    the API server's defaulting;  validation.go  its validation (field paths)
+//	store.go       <Root>/pods/<uid>/{pod.json,events.json,runtime.json}, atomic writes
+//	worker.go      the per-pod sync: sandbox, volumes, init containers, app containers,
+//	               restarts with back-off, re-adoption after a daemon restart
+//	terminate.go   delete: stop within the grace period, remove everything
+//	phase.go, conditions.go, qos.go, status.go   status as pure functions (kubelet rules)
+//	backoff.go     restart back-off arithmetic;  env.go  env resolution and $(VAR) expansion
+//	volumes.go     emptyDir (tmpfs for medium Memory), hostPath type checks, subPath
+//	termination.go terminationMessagePath / FallbackToLogsOnError
+//	events.go      event reasons, the kubelet's message texts, aggregation
+//	hooks.go       the seams for probes and lifecycle hooks;  probes.go  their implementation
+//	               with package probe (NewProbes)
+//
+// A container's life in the worker:
+//
+//	waiting(PodInitializing|ContainerCreating)
+//	   │ ensure image (Pulled | ErrImagePull → ImagePullBackOff | ErrImageNeverPull)
+//	   │ CreateContainer (CreateContainerConfigError | CreateContainerError: retried with back-off)
+//	   ▼
+//	running ──exit──▶ terminated ──restart policy says no──▶ (stays terminated)
+//	   ▲                  │ yes: first restart at once, then waiting(CrashLoopBackOff) for
+//	   └──────────────────┘ base, 2×base … max; lastState keeps the terminated state
+//
+// The pod's sandbox outlives its containers; when it dies (pause killed, node rebooted:
+// --state is a tmpfs) the pod is made again from its spec with every restartCount
+// incremented (SandboxChanged), except a restartPolicy Never pod whose containers already
+// ran, which ends Failed (or Succeeded) as the kubelet decides.
 package pod
