@@ -6,9 +6,13 @@
 #
 # deps installs missing Debian packages with apt-get when run as root.
 
+SHELL      := /bin/bash
 GO         ?= go
 BIN        := bin
-PODRUN     := $(BIN)/podrun
+# Always bin/podrun: the build rule writes to it, so it must not be pointed elsewhere. To test
+# another binary, set PODRUN_BIN (e.g. make integration PODRUN_BIN=/path/to/podrun).
+override PODRUN := $(BIN)/podrun
+PODRUN_BIN ?= $(abspath $(PODRUN))
 BUSYBOX_TAR := $(BIN)/busybox.tar
 DEMOAPP_TAR := $(BIN)/demoapp.tar
 # A static binary: the pause container bind-mounts it as /pause, so it must need no shared
@@ -17,7 +21,7 @@ GO_TAGS    := seccomp netgo osusergo
 GO_LDFLAGS := -extldflags "-static"
 GO_SOURCES := $(shell find . -name '*.go' -not -path './.git/*' -not -path './.vagrant/*' 2>/dev/null) go.mod go.sum
 
-# Integration tests: INTEGRATION_RUN is a -run regexp (empty = all).
+# Integration tests: INTEGRATION_RUN is a -run regexp (empty = all; write $ as $$).
 INTEGRATION_RUN     ?=
 INTEGRATION_TIMEOUT ?= 40m
 
@@ -58,11 +62,15 @@ unit:
 # Integration tests drive the built binary as root; they skip (and say so) otherwise.
 integration: build images
 	@if [ "$$(id -u)" != 0 ]; then echo "integration: not root, the tests will skip"; fi
-	PODRUN_BIN=$(abspath $(PODRUN)) \
+	PODRUN_BIN=$(PODRUN_BIN) \
 	PODRUN_BUSYBOX_TAR=$(abspath $(BUSYBOX_TAR)) \
 	PODRUN_DEMOAPP_TAR=$(abspath $(DEMOAPP_TAR)) \
 	PODRUN_EXAMPLES=$(abspath examples) \
-	$(GO) test -count=1 -timeout $(INTEGRATION_TIMEOUT) -v $(if $(INTEGRATION_RUN),-run '$(INTEGRATION_RUN)') ./integration/...
+	$(GO) test -count=1 -timeout $(INTEGRATION_TIMEOUT) -v $(if $(INTEGRATION_RUN),-run '$(INTEGRATION_RUN)') ./integration/... \
+		2>&1 | tee $(BIN)/integration.log; rc=$${PIPESTATUS[0]}; \
+	echo "--- integration summary (full log: $(BIN)/integration.log)"; \
+	grep -E '^(--- (PASS|FAIL|SKIP)|FAIL|ok|panic)' $(BIN)/integration.log || true; \
+	exit $$rc
 
 # Every stage runs even when an earlier one fails, so one run reports all; the exit status is
 # non-zero if any failed.
@@ -75,7 +83,7 @@ test: deps build images
 	exit $$rc
 
 bench: deps build images
-	PODRUN_BIN=$(abspath $(PODRUN)) \
+	PODRUN_BIN=$(PODRUN_BIN) \
 	PODRUN_BUSYBOX_TAR=$(abspath $(BUSYBOX_TAR)) \
 	CGO_ENABLED=1 $(GO) run -tags "$(GO_TAGS)" ./hack/bench
 
