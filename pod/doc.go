@@ -17,7 +17,7 @@
 //	terminate.go   delete: stop within the grace period, remove everything
 //	phase.go, conditions.go, qos.go, status.go   status as pure functions (kubelet rules)
 //	backoff.go     restart back-off arithmetic;  env.go  env resolution and $(VAR) expansion
-//	volumes.go     emptyDir (tmpfs for medium Memory), hostPath type checks, subPath
+//	volumes.go     emptyDir (tmpfs for medium Memory), hostPath type checks, downwardAPI, subPath
 //	termination.go terminationMessagePath / FallbackToLogsOnError
 //	events.go      event reasons, the kubelet's message texts, aggregation
 //	hooks.go       the seams for probes and lifecycle hooks;  probes.go  their implementation

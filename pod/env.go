@@ -201,6 +201,9 @@ func resourceFieldValue(p *v1.Pod, self *v1.Container, ref *v1.ResourceFieldSele
 			return "", fmt.Errorf("container %q not found", ref.ContainerName)
 		}
 	}
+	if c == nil {
+		return "", fmt.Errorf("resourceFieldRef %q: containerName is required", ref.Resource)
+	}
 	divisor := ref.Divisor
 	if divisor.IsZero() {
 		divisor = resource.MustParse("1")

@@ -39,6 +39,12 @@ func (m *Manager) setupVolumes(p *v1.Pod) (map[string]string, error) {
 				}
 			}
 			paths[v.Name] = dir
+		case v.DownwardAPI != nil:
+			dir, err := m.writeDownwardAPI(p, v.Name, v.DownwardAPI)
+			if err != nil {
+				return nil, &volumeError{v.Name, err}
+			}
+			paths[v.Name] = dir
 		case v.HostPath != nil:
 			if err := checkHostPath(v.HostPath); err != nil {
 				return nil, &volumeError{v.Name, err}
@@ -267,4 +273,45 @@ func unescapeMountPath(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// writeDownwardAPI writes the files of a downwardAPI volume under the pod dir.
+func (m *Manager) writeDownwardAPI(p *v1.Pod, name string, src *v1.DownwardAPIVolumeSource) (string, error) {
+	dir := filepath.Join(m.podDir(p.UID), "volumes", "downward-api", name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	for _, it := range src.Items {
+		var val string
+		var err error
+		switch {
+		case it.FieldRef != nil:
+			val, err = podFieldValue(p, it.FieldRef.FieldPath)
+		case it.ResourceFieldRef != nil:
+			val, err = resourceFieldValue(p, nil, it.ResourceFieldRef, nodeCap())
+		default:
+			err = fmt.Errorf("item %q has no source", it.Path)
+		}
+		if err != nil {
+			return "", err
+		}
+		target, err := securejoin.SecureJoin(dir, it.Path)
+		if err != nil {
+			return "", err
+		}
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			return "", err
+		}
+		mode := os.FileMode(defaultVolumeMode)
+		if src.DefaultMode != nil {
+			mode = os.FileMode(*src.DefaultMode)
+		}
+		if it.Mode != nil {
+			mode = os.FileMode(*it.Mode)
+		}
+		if err := writeFileAtomic(target, []byte(val), mode&os.ModePerm); err != nil {
+			return "", err
+		}
+	}
+	return dir, nil
 }

@@ -279,3 +279,54 @@ func TestReadoptReconcilesUnrecordedContainer(t *testing.T) {
 		t.Errorf("%d containers running, want 1", running)
 	}
 }
+
+func TestDownwardAPIVolume(t *testing.T) {
+	env := newTestEnv(t)
+	p := testPod("dapi", v1.RestartPolicyAlways, []string{"serve"})
+	p.Spec.Containers[0].Resources.Limits = v1.ResourceList{v1.ResourceMemory: resource.MustParse("64Mi")}
+	p.Spec.Volumes = []v1.Volume{{Name: "info", VolumeSource: v1.VolumeSource{DownwardAPI: &v1.DownwardAPIVolumeSource{Items: []v1.DownwardAPIVolumeFile{
+		{Path: "labels", FieldRef: &v1.ObjectFieldSelector{FieldPath: "metadata.labels"}},
+		{Path: "sub/name", FieldRef: &v1.ObjectFieldSelector{FieldPath: "metadata.name"}},
+		{Path: "mem", ResourceFieldRef: &v1.ResourceFieldSelector{ContainerName: "c0", Resource: "limits.memory", Divisor: resource.MustParse("1Mi")}},
+	}}}}}
+	p.Spec.Containers[0].VolumeMounts = []v1.VolumeMount{{Name: "info", MountPath: "/etc/podinfo"}}
+	created, err := env.m.Create(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, env.m, "dapi", "Running", phaseIs(v1.PodRunning))
+	dir := filepath.Join(env.root, "pods", string(created.UID), "volumes", "downward-api", "info")
+	for file, want := range map[string]string{"labels": `app="dapi"`, "sub/name": "dapi", "mem": "64"} {
+		got, err := os.ReadFile(filepath.Join(dir, file))
+		if err != nil || string(got) != want {
+			t.Errorf("%s = %q, %v; want %q", file, got, err, want)
+		}
+	}
+	env.rt.mu.Lock()
+	defer env.rt.mu.Unlock()
+	for _, c := range env.rt.containers {
+		if m := c.cfg.Mounts; len(m) != 1 || m[0].HostPath != dir || m[0].ContainerPath != "/etc/podinfo" {
+			t.Errorf("mounts = %+v", m)
+		}
+	}
+}
+
+func TestUnsupportedVolumeIsFailedMount(t *testing.T) {
+	env := newTestEnv(t)
+	p := testPod("cm", v1.RestartPolicyAlways, []string{"serve"})
+	p.Spec.Volumes = []v1.Volume{{Name: "cfg", VolumeSource: v1.VolumeSource{ConfigMap: &v1.ConfigMapVolumeSource{
+		LocalObjectReference: v1.LocalObjectReference{Name: "app-config"}}}}}
+	if _, err := env.m.Create(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	for seen := false; !seen; time.Sleep(5 * time.Millisecond) {
+		evs, _ := env.m.Events("default", "cm")
+		for _, e := range evs {
+			seen = seen || (e.Reason == evFailedMount && e.Message == `MountVolume.SetUp failed for volume "cfg" : volume type configMap is not supported yet`)
+		}
+	}
+	got, _ := env.m.Get("default", "cm")
+	if got.Status.Phase != v1.PodPending || got.Status.ContainerStatuses[0].State.Waiting.Reason != reasonContainerCreating {
+		t.Errorf("status = %+v", got.Status)
+	}
+}
