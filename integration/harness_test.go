@@ -805,3 +805,12 @@ func sleepersPod(name, specExtra string, containers map[string]int) string {
 	}
 	return b.String()
 }
+
+// TestMain removes the images built for this run (imageTar's fallback) when the tests end.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if imageDir != "" {
+		os.RemoveAll(imageDir)
+	}
+	os.Exit(code)
+}

@@ -212,7 +212,7 @@ func (b *bench) startDaemon() error {
 	defer logf.Close()
 	cmd := exec.Command(b.bin, "daemon", "--root", filepath.Join(b.dir, "root"),
 		"--state", filepath.Join(b.dir, "state"), "--socket", b.socket,
-		"--log-dir", filepath.Join(b.dir, "logs"), "--cgroup-root", "podrun-bench-"+filepath.Base(b.dir))
+		"--log-dir", filepath.Join(b.dir, "logs"), "--cgroup-root", b.cgroupRoot())
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -272,10 +272,18 @@ func (b *bench) cleanup() {
 	for _, m := range mountsUnder(b.dir) {
 		_ = syscall.Unmount(m, syscall.MNT_DETACH)
 	}
+	// The daemon keeps its (now empty) cgroup root; rmdir only removes empty cgroups.
+	cgs, _ := filepath.Glob("/sys/fs/cgroup/*/" + b.cgroupRoot())
+	cgs = append(cgs, "/sys/fs/cgroup/"+b.cgroupRoot())
+	for _, c := range cgs {
+		_ = os.Remove(c)
+	}
 	if err := os.RemoveAll(b.dir); err != nil {
 		fmt.Fprintln(os.Stderr, "bench: cleanup:", err)
 	}
 }
+
+func (b *bench) cgroupRoot() string { return "podrun-bench-" + filepath.Base(b.dir) }
 
 // ---- pods
 
