@@ -27,6 +27,7 @@ if "$PODRUN" get pods >/dev/null 2>&1; then
 else
 	echo "demo: starting the podrun daemon in the background (log: $LOG)"
 	setsid "$PODRUN" daemon >"$LOG" 2>&1 </dev/null &
+	echo "demo: daemon pid $! (stop it with: kill $!)"
 	for _ in $(seq 100); do
 		"$PODRUN" get pods >/dev/null 2>&1 && break
 		sleep 0.1
