@@ -486,31 +486,16 @@ func (m *Manager) Events(namespace, name string) ([]v1.Event, error) {
 	return out, nil
 }
 
-// Watch streams ADDED/MODIFIED/DELETED events of the pods in namespace matching sel until ctx
-// ends. Like a Kubernetes watch without a resourceVersion it starts with an ADDED event for
-// every existing matching pod. A consumer that falls more than 256 events behind has its
-// channel closed (as the API server drops slow watchers); the channel is closed when ctx ends.
+// Watch streams ADDED/MODIFIED/DELETED events of the pods in namespace matching sel from
+// now on (no synthetic ADDED for the pods that exist: a client lists them, as kubectl get -w
+// does) until ctx ends; the channel is then closed. A consumer that falls more than 256
+// events behind has its channel closed, as the API server drops a slow watcher.
 func (m *Manager) Watch(ctx context.Context, namespace string, sel labels.Selector) (<-chan watch.Event, error) {
 	w := &watcher{ns: namespace, sel: sel, ch: make(chan watch.Event, 256)}
 	m.mu.Lock()
 	if m.ctx.Err() != nil {
 		m.mu.Unlock()
 		return nil, apierrors.NewServiceUnavailable("the pod manager is shutting down")
-	}
-	var initial []*v1.Pod
-	for _, e := range m.pods {
-		if matches(e.pod, namespace, sel) {
-			initial = append(initial, e.pod.DeepCopy())
-		}
-	}
-	sort.Slice(initial, func(i, j int) bool {
-		return initial[i].Namespace+"/"+initial[i].Name < initial[j].Namespace+"/"+initial[j].Name
-	})
-	for i, p := range initial {
-		if i >= cap(w.ch)-16 {
-			break
-		}
-		w.ch <- watch.Event{Type: watch.Added, Object: p}
 	}
 	m.watchers[w] = struct{}{}
 	m.mu.Unlock()

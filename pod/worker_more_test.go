@@ -2,6 +2,7 @@ package pod
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,8 @@ import (
 	"github.com/podrun/podrun/cri"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/watch"
 )
 
 func TestCreateContainerConfigError(t *testing.T) {
@@ -328,5 +331,58 @@ func TestUnsupportedVolumeIsFailedMount(t *testing.T) {
 	got, _ := env.m.Get("default", "cm")
 	if got.Status.Phase != v1.PodPending || got.Status.ContainerStatuses[0].State.Waiting.Reason != reasonContainerCreating {
 		t.Errorf("status = %+v", got.Status)
+	}
+}
+
+func TestWatchEvents(t *testing.T) {
+	env := newTestEnv(t)
+	if _, err := env.m.Create(context.Background(), testPod("before", v1.RestartPolicyAlways, []string{"serve"})); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ch, err := env.m.Watch(ctx, "default", labels.SelectorFromSet(labels.Set{"app": "w"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := testPod("w", v1.RestartPolicyNever, []string{"exit", "0"})
+	if _, err := env.m.Create(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	var types []watch.EventType
+	lastRV := uint64(0)
+	for done := false; !done; {
+		select {
+		case ev := <-ch:
+			pod := ev.Object.(*v1.Pod)
+			if pod.Name != "w" {
+				t.Fatalf("event for %s leaked through the selector", pod.Name)
+			}
+			if rv := mustRV(pod); rv <= lastRV {
+				t.Errorf("resourceVersion %d after %d", rv, lastRV)
+			} else {
+				lastRV = rv
+			}
+			if len(types) == 0 || types[len(types)-1] != ev.Type {
+				types = append(types, ev.Type)
+			}
+			if ev.Type == watch.Modified && pod.Status.Phase == v1.PodSucceeded && cond(pod, v1.PodReadyToStartContainers).Status == v1.ConditionFalse {
+				if _, err := env.m.Delete(ctx, "default", "w", DeleteOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			done = ev.Type == watch.Deleted
+		case <-ctx.Done():
+			t.Fatalf("events so far: %v", types)
+		}
+	}
+	if fmt.Sprint(types) != "[ADDED MODIFIED DELETED]" {
+		t.Errorf("event types %v", types)
+	}
+	cancel()
+	if _, open := <-ch; open {
+		// Drain whatever was buffered; the channel must close.
+		for range ch {
+		}
 	}
 }
