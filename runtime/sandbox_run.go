@@ -47,6 +47,13 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *cri.SandboxConfig) (_ 
 	if err := os.MkdirAll(filepath.Join(dir, "rootfs"), 0o755); err != nil {
 		return nil, err
 	}
+	if cfg.LogDirectory != "" {
+		// The containers' log dirs go below it; it outlives the sandbox (the pod manager
+		// removes it with the pod).
+		if err := os.MkdirAll(cfg.LogDirectory, 0o755); err != nil {
+			return nil, err
+		}
+	}
 	if err := writeJSONAtomic(filepath.Join(dir, "pod.json"), pod); err != nil {
 		return nil, err
 	}

@@ -1,0 +1,95 @@
+package runtime
+
+import (
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+	v1 "k8s.io/api/core/v1"
+
+	"github.com/podrun/podrun/cri"
+)
+
+func TestParseSignal(t *testing.T) {
+	tests := []struct {
+		in   string
+		want unix.Signal
+		ok   bool
+	}{
+		{"SIGTERM", unix.SIGTERM, true},
+		{"TERM", unix.SIGTERM, true},
+		{"sigquit", unix.SIGQUIT, true},
+		{"9", unix.SIGKILL, true},
+		{" SIGUSR1 ", unix.SIGUSR1, true},
+		{"SIGNOPE", 0, false},
+		{"0", 0, false},
+		{"", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := parseSignal(tt.in)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("parseSignal(%q) = %v, %v; want %v ok=%v", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestStopSignal(t *testing.T) {
+	quit := v1.Signal("SIGQUIT")
+	tests := []struct {
+		name        string
+		lifecycle   *v1.Lifecycle
+		image       string
+		annotations map[string]string
+		want        string
+	}{
+		{"default", nil, "", nil, "SIGTERM"},
+		{"image", nil, "SIGINT", nil, "SIGINT"},
+		{"annotation", nil, "", map[string]string{stopSignalAnnotation: "SIGHUP"}, "SIGHUP"},
+		{"lifecycle wins", &v1.Lifecycle{StopSignal: &quit}, "SIGINT", nil, "SIGQUIT"},
+		{"lifecycle without signal", &v1.Lifecycle{}, "SIGINT", nil, "SIGINT"},
+	}
+	for _, tt := range tests {
+		cfg := &cri.ContainerConfig{Container: &v1.Container{Lifecycle: tt.lifecycle}, Image: &cri.Image{Config: cri.ImageConfig{StopSignal: tt.image}}}
+		if got := stopSignal(cfg, tt.annotations); got != tt.want {
+			t.Errorf("%s: got %s want %s", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestExitRecord(t *testing.T) {
+	started := time.Now()
+	tests := []struct {
+		name   string
+		ws     syscall.WaitStatus
+		oom    bool
+		code   int
+		signal int
+		reason string
+	}{
+		{"exit 0", syscall.WaitStatus(0), false, 0, 0, "Completed"},
+		{"exit 3", syscall.WaitStatus(3 << 8), false, 3, 0, "Error"},
+		{"SIGKILL", syscall.WaitStatus(9), false, 137, 9, "Error"},
+		{"SIGTERM", syscall.WaitStatus(15), false, 143, 15, "Error"},
+		{"OOM", syscall.WaitStatus(9), true, 137, 9, "OOMKilled"},
+	}
+	for _, tt := range tests {
+		r := exitRecord(tt.ws, started, tt.oom)
+		if r.ExitCode != tt.code || r.Signal != tt.signal || r.Reason != tt.reason || !r.StartedAt.Equal(started) || r.FinishedAt.IsZero() {
+			t.Errorf("%s: %+v", tt.name, r)
+		}
+	}
+}
+
+func TestValidID(t *testing.T) {
+	good := "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	for in, want := range map[string]bool{good: true, good[:63]: false, good[:63] + "G": false, "../" + good[3:]: false, "": false} {
+		if validID(in) != want {
+			t.Errorf("validID(%q) != %v", in, want)
+		}
+	}
+	id, err := newID()
+	if err != nil || !validID(id) {
+		t.Errorf("newID() = %q, %v", id, err)
+	}
+}
