@@ -12,6 +12,7 @@ import (
 	"github.com/podrun/podrun/cri"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/watch"
 )
@@ -384,5 +385,65 @@ func TestWatchEvents(t *testing.T) {
 		// Drain whatever was buffered; the channel must close.
 		for range ch {
 		}
+	}
+}
+
+func TestStartCleansAndResumes(t *testing.T) {
+	env := newTestEnv(t)
+	if _, err := env.m.Create(context.Background(), testPod("dying", v1.RestartPolicyAlways, []string{"serve"})); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, env.m, "dying", "Running", phaseIs(v1.PodRunning))
+	env.m.Shutdown()
+
+	// A Create that died before pod.json existed, and a delete the daemon did not finish.
+	broken := filepath.Join(env.root, "pods", "0000-broken")
+	if err := os.MkdirAll(filepath.Join(broken, "volumes"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var p v1.Pod
+	dir, _ := os.ReadDir(filepath.Join(env.root, "pods"))
+	for _, d := range dir {
+		if d.Name() != "0000-broken" {
+			path := filepath.Join(env.root, "pods", d.Name(), podFile)
+			if err := readJSON(path, &p); err != nil {
+				t.Fatal(err)
+			}
+			now := metav1.Now()
+			zero := int64(0)
+			p.DeletionTimestamp, p.DeletionGracePeriodSeconds = &now, &zero
+			if err := writeJSON(path, &p); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	m2 := env.start()
+	waitGone(t, m2, "dying")
+	if _, err := os.Stat(broken); !os.IsNotExist(err) {
+		t.Errorf("broken pod dir left: %v", err)
+	}
+	if sb, cs := env.rt.counts(); sb != 0 || cs != 0 {
+		t.Errorf("left %d sandboxes, %d containers", sb, cs)
+	}
+}
+
+func TestLogPathWaiting(t *testing.T) {
+	env := newTestEnv(t)
+	env.rt.sandboxFailures = 1000
+	p := testPod("wait", v1.RestartPolicyAlways, []string{"serve"})
+	if _, err := env.m.Create(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, env.m, "wait", "statuses", func(p *v1.Pod) bool { return len(p.Status.ContainerStatuses) == 1 })
+	_, err := env.m.LogPath("default", "wait", LogOptions{})
+	if err == nil || err.Error() != `container "c0" in pod "wait" is waiting to start: ContainerCreating` {
+		t.Errorf("err = %v", err)
+	}
+	if _, err := env.m.LogPath("default", "wait", LogOptions{Container: "zz"}); err == nil || err.Error() != "container zz is not valid for pod wait" {
+		t.Errorf("err = %v", err)
+	}
+	if _, err := env.m.Exec(context.Background(), "default", "wait", "", nil); err == nil ||
+		err.Error() != `unable to upgrade connection: container not found ("c0")` {
+		t.Errorf("exec err = %v", err)
 	}
 }
