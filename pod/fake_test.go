@@ -286,8 +286,10 @@ func (f *fakeRuntime) ExecSync(ctx context.Context, id string, cmd []string, tim
 	}
 	f.op("exec " + c.cfg.Container.Name + " " + strings.Join(cmd, " "))
 	code := 0
-	if f.execCode != nil {
-		code = f.execCode(cmd)
+	if fn := f.execCode; fn != nil {
+		f.mu.Unlock()
+		code = fn(cmd) // may block: not under the lock
+		f.mu.Lock()
 	}
 	return &cri.ExecResult{ExitCode: code, Stdout: []byte("out of " + cmd[0])}, nil
 }

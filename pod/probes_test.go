@@ -168,3 +168,27 @@ func TestSidecarStartupProbeGatesApp(t *testing.T) {
 		t.Errorf("sidecar not stopped: %+v", got.Status.InitContainerStatuses[0])
 	}
 }
+
+func TestPostStartGatesRunning(t *testing.T) {
+	env := newProbedEnv(t)
+	release := make(chan struct{})
+	env.rt.execCode = func(cmd []string) int {
+		if cmd[0] == "hold" {
+			<-release
+		}
+		return 0
+	}
+	p := testPod("gate", v1.RestartPolicyAlways, []string{"serve"})
+	p.Spec.Containers[0].Lifecycle = &v1.Lifecycle{PostStart: &v1.LifecycleHandler{Exec: &v1.ExecAction{Command: []string{"hold"}}}}
+	if _, err := env.m.Create(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	got := waitFor(t, env.m, "gate", "container made", func(p *v1.Pod) bool {
+		return len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].ContainerID != ""
+	})
+	if s := got.Status.ContainerStatuses[0]; s.State.Waiting == nil || s.State.Waiting.Reason != reasonContainerCreating || got.Status.Phase != v1.PodPending {
+		t.Errorf("during postStart: phase %s, state %+v", got.Status.Phase, s.State)
+	}
+	close(release)
+	waitFor(t, env.m, "gate", "Running", phaseIs(v1.PodRunning))
+}

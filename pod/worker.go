@@ -829,23 +829,45 @@ func (w *worker) startContainer(ctx context.Context, sandboxID string, c *v1.Con
 		startedAt = cs.StartedAt
 	}
 	startedOK, ready := w.readyOnStart(c, kind)
-	w.setStatus(c.Name, isInit, func(s *v1.ContainerStatus) {
+	running := func(s *v1.ContainerStatus) {
 		commit(s)
 		s.State = v1.ContainerState{Running: &v1.ContainerStateRunning{StartedAt: metav1.NewTime(startedAt)}}
 		s.Started = boolPtr(startedOK)
 		s.Ready = ready
-	})
+	}
+	h := w.m.cfg.Hooks
+	postStart := h != nil && c.Lifecycle != nil && c.Lifecycle.PostStart != nil
+	if postStart {
+		// The container is not Running until its postStart hook has returned.
+		w.setStatus(c.Name, isInit, func(s *v1.ContainerStatus) {
+			commit(s)
+			s.State = v1.ContainerState{Waiting: &v1.ContainerStateWaiting{Reason: reasonContainerCreating}}
+			s.Started = boolPtr(false)
+			s.Ready = false
+		})
+	} else {
+		w.setStatus(c.Name, isInit, running)
+	}
 	w.removeOld(ctx, prev.ContainerID)
 	if attempt >= 2 {
 		// Only the current and the previous attempt are kept (logs -p needs the previous).
 		_ = os.Remove(w.m.containerLogPath(snap, c.Name, attempt-2))
 		_ = os.Remove(w.m.terminationLogPath(snap, c.Name, attempt-2))
 	}
-
-	if h := w.m.cfg.Hooks; h != nil && c.Lifecycle != nil && c.Lifecycle.PostStart != nil {
-		if err := h.PostStart(ctx, w.target(c, id, startedAt)); err != nil && ctx.Err() == nil {
+	if postStart {
+		err := h.PostStart(ctx, w.target(c, id, startedAt))
+		switch {
+		case ctx.Err() != nil:
+		case err != nil:
 			w.event(ref, v1.EventTypeWarning, evFailedPostStartHook, err.Error())
 			w.killAsync(ctx, c, isInit, id, w.podGrace(), evFailedPostStartHook)
+		default:
+			w.setStatus(c.Name, isInit, func(s *v1.ContainerStatus) {
+				// Unless the container already ended while the hook ran.
+				if s.ContainerID == containerIDPrefix+id && s.State.Terminated == nil {
+					running(s)
+				}
+			})
 		}
 	}
 	return id, nil, nil
@@ -1039,6 +1061,7 @@ func (w *worker) watchContainer(ctx context.Context, c *v1.Container, kind conta
 	})
 	w.mu.Lock()
 	delete(w.stopped, id)
+	delete(w.onStarted, id)
 	w.mu.Unlock()
 	return term
 }
