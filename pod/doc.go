@@ -12,8 +12,12 @@
 //	               Events, Watch, LogPath, Exec, Inspect)
 //	defaults.go    the API server's defaulting;  validation.go  its validation (field paths)
 //	store.go       <Root>/pods/<uid>/{pod.json,events.json,runtime.json}, atomic writes
-//	worker.go      the per-pod sync: sandbox, volumes, init containers, app containers,
-//	               restarts with back-off, re-adoption after a daemon restart
+//	worker.go      the per-pod goroutine and its sync: generations, init then app containers
+//	sandbox.go     the pod's sandbox: make, re-adopt, reconcile, recreate when it died
+//	container.go   one container's loop: create, start, postStart, watch, restart with
+//	               back-off, probe results, kills
+//	image.go       imagePullPolicy: Pulled / Pulling / ErrImagePull / ErrImageNeverPull
+//	deadline.go    activeDeadlineSeconds
 //	terminate.go   delete: stop within the grace period, remove everything
 //	phase.go, conditions.go, qos.go, status.go   status as pure functions (kubelet rules)
 //	backoff.go     restart back-off arithmetic;  env.go  env resolution and $(VAR) expansion
