@@ -8,7 +8,6 @@ import (
 	"os"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -72,12 +71,6 @@ type LogOptions struct {
 	TailLines  *int64
 }
 
-// Inspect is what `podrun inspect pod` prints.
-type Inspect struct {
-	Sandbox    InspectSandbox     `json:"sandbox"`
-	Containers []InspectContainer `json:"containers"`
-}
-
 // InspectSandbox describes the pause sandbox of a pod.
 type InspectSandbox struct {
 	ID         string            `json:"id"`
@@ -127,12 +120,6 @@ type podEntry struct {
 
 func newEntry(p *v1.Pod) *podEntry {
 	return &podEntry{pod: p, kick: make(chan struct{}, 1), gone: make(chan struct{})}
-}
-
-type watcher struct {
-	ns  string
-	sel labels.Selector
-	ch  chan watch.Event
 }
 
 // Manager is the pod manager: the kubelet's job for the pods of this host.
@@ -308,23 +295,6 @@ func (m *Manager) Create(ctx context.Context, in *v1.Pod) (*v1.Pod, error) {
 	return out.DeepCopy(), nil
 }
 
-func (m *Manager) persistNew(e *podEntry, rv uint64) error {
-	dir := m.podDir(e.pod.UID)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	if err := writeJSON(dir+"/"+eventsFile, e.events); err != nil {
-		return err
-	}
-	// pod.json last: its presence is what makes the directory a pod on the next Start.
-	if err := writeJSON(dir+"/"+podFile, e.pod); err != nil {
-		return err
-	}
-	e.savedRV = rv
-	e.savedEventSeq = e.eventSeq
-	return nil
-}
-
 // checkNeverPull rejects a pod whose image is absent while its pull policy forbids pulling:
 // it could never start, and nothing should be created for it.
 func (m *Manager) checkNeverPull(ctx context.Context, p *v1.Pod) field.ErrorList {
@@ -459,18 +429,6 @@ func (m *Manager) Delete(ctx context.Context, namespace, name string, opts Delet
 	return out, nil
 }
 
-func mustRV(p *v1.Pod) uint64 {
-	rv, _ := strconv.ParseUint(p.ResourceVersion, 10, 64)
-	return rv
-}
-
-// bumpLocked gives the pod a new resourceVersion and tells the watchers.
-func (m *Manager) bumpLocked(e *podEntry) {
-	m.rv++
-	e.pod.ResourceVersion = strconv.FormatUint(m.rv, 10)
-	m.notifyLocked(watch.Modified, e.pod.DeepCopy())
-}
-
 // Events returns the events of one pod, oldest first.
 func (m *Manager) Events(namespace, name string) ([]v1.Event, error) {
 	m.mu.Lock()
@@ -484,313 +442,4 @@ func (m *Manager) Events(namespace, name string) ([]v1.Event, error) {
 		e.events[i].DeepCopyInto(&out[i])
 	}
 	return out, nil
-}
-
-// Watch streams ADDED/MODIFIED/DELETED events of the pods in namespace matching sel from
-// now on (no synthetic ADDED for the pods that exist: a client lists them, as kubectl get -w
-// does) until ctx ends; the channel is then closed. A consumer that falls more than 256
-// events behind has its channel closed, as the API server drops a slow watcher.
-func (m *Manager) Watch(ctx context.Context, namespace string, sel labels.Selector) (<-chan watch.Event, error) {
-	w := &watcher{ns: namespace, sel: sel, ch: make(chan watch.Event, 256)}
-	m.mu.Lock()
-	if m.ctx.Err() != nil {
-		m.mu.Unlock()
-		return nil, apierrors.NewServiceUnavailable("the pod manager is shutting down")
-	}
-	m.watchers[w] = struct{}{}
-	m.mu.Unlock()
-	go func() {
-		select {
-		case <-ctx.Done():
-		case <-m.ctx.Done():
-		}
-		m.mu.Lock()
-		if _, ok := m.watchers[w]; ok {
-			delete(m.watchers, w)
-			close(w.ch)
-		}
-		m.mu.Unlock()
-	}()
-	return w.ch, nil
-}
-
-func (m *Manager) notifyLocked(t watch.EventType, p *v1.Pod) {
-	for w := range m.watchers {
-		if !matches(p, w.ns, w.sel) {
-			continue
-		}
-		select {
-		case w.ch <- watch.Event{Type: t, Object: p.DeepCopy()}:
-		default:
-			delete(m.watchers, w)
-			close(w.ch)
-		}
-	}
-}
-
-// LogPath returns the CRI log file of a container (the previous attempt's with previous).
-func (m *Manager) LogPath(namespace, name string, opts LogOptions) (string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	e, err := m.lookupLocked(namespace, name)
-	if err != nil {
-		return "", err
-	}
-	p := e.pod
-	cname, err := pickContainer(p, opts.Container)
-	if err != nil {
-		return "", err
-	}
-	st, ok := findStatus(p.Status.ContainerStatuses, cname)
-	if !ok {
-		st, ok = findStatus(p.Status.InitContainerStatuses, cname)
-	}
-	if opts.Previous {
-		if !ok || st.LastTerminationState.Terminated == nil {
-			return "", apierrors.NewBadRequest(fmt.Sprintf("previous terminated container %q in pod %q not found", cname, p.Name))
-		}
-		return m.containerLogPath(p, cname, int(st.RestartCount)-1), nil
-	}
-	if !ok || st.ContainerID == "" {
-		reason := reasonContainerCreating
-		if ok && st.State.Waiting != nil && st.State.Waiting.Reason != "" {
-			reason = st.State.Waiting.Reason
-		}
-		return "", apierrors.NewBadRequest(fmt.Sprintf("container %q in pod %q is waiting to start: %s", cname, p.Name, reason))
-	}
-	return m.containerLogPath(p, cname, int(st.RestartCount)), nil
-}
-
-// pickContainer resolves the container a log/exec request is about, with the API server's
-// messages when it is ambiguous or unknown.
-func pickContainer(p *v1.Pod, name string) (string, error) {
-	all := make([]string, 0, len(p.Spec.Containers)+len(p.Spec.InitContainers))
-	for _, c := range p.Spec.Containers {
-		all = append(all, c.Name)
-	}
-	var inits []string
-	for _, c := range p.Spec.InitContainers {
-		inits = append(inits, c.Name)
-	}
-	if name == "" {
-		if len(p.Spec.Containers) == 1 {
-			return p.Spec.Containers[0].Name, nil
-		}
-		msg := fmt.Sprintf("a container name must be specified for pod %s, choose one of: [%s]", p.Name, strings.Join(all, " "))
-		if len(inits) > 0 {
-			msg += fmt.Sprintf(" or one of the init containers: [%s]", strings.Join(inits, " "))
-		}
-		return "", apierrors.NewBadRequest(msg)
-	}
-	for _, n := range append(all, inits...) {
-		if n == name {
-			return n, nil
-		}
-	}
-	return "", apierrors.NewBadRequest(fmt.Sprintf("container %s is not valid for pod %s", name, p.Name))
-}
-
-// runningContainerID returns the runtime ID of a running container of the pod.
-func (m *Manager) runningContainerID(namespace, name, container string) (string, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	e, err := m.lookupLocked(namespace, name)
-	if err != nil {
-		return "", err
-	}
-	p := e.pod
-	if isTerminal(p.Status.Phase) {
-		return "", apierrors.NewBadRequest(fmt.Sprintf("cannot exec into a container in a completed pod; current phase is %s", p.Status.Phase))
-	}
-	cname, err := pickContainer(p, container)
-	if err != nil {
-		return "", err
-	}
-	st, ok := findStatus(p.Status.ContainerStatuses, cname)
-	if !ok {
-		st, ok = findStatus(p.Status.InitContainerStatuses, cname)
-	}
-	if !ok || st.State.Running == nil || st.ContainerID == "" {
-		return "", apierrors.NewBadRequest(fmt.Sprintf("unable to upgrade connection: container not found (%q)", cname))
-	}
-	return strings.TrimPrefix(st.ContainerID, containerIDPrefix), nil
-}
-
-// Exec runs a process in a running container of the pod and returns its exit code.
-func (m *Manager) Exec(ctx context.Context, namespace, name, container string, req *cri.ExecRequest) (int, error) {
-	id, err := m.runningContainerID(namespace, name, container)
-	if err != nil {
-		return -1, err
-	}
-	code, err := m.cfg.Runtime.Exec(ctx, id, req)
-	if err != nil {
-		if errors.Is(err, cri.ErrNotFound) || errors.Is(err, cri.ErrNotRunning) {
-			return -1, apierrors.NewBadRequest(fmt.Sprintf("unable to upgrade connection: container not found (%q)", container))
-		}
-		return code, fmt.Errorf("exec in %s/%s: %w", namespace, name, err)
-	}
-	return code, nil
-}
-
-// Inspect returns the runtime view of a pod: sandbox pid, pinned namespaces, containers.
-func (m *Manager) Inspect(ctx context.Context, namespace, name string) (*Inspect, error) {
-	m.mu.Lock()
-	e, err := m.lookupLocked(namespace, name)
-	if err != nil {
-		m.mu.Unlock()
-		return nil, err
-	}
-	p := e.pod.DeepCopy()
-	sandboxID := e.rt.SandboxID
-	m.mu.Unlock()
-
-	out := &Inspect{Containers: []InspectContainer{}}
-	if sandboxID != "" {
-		out.Sandbox.ID = sandboxID
-		if sb, err := m.cfg.Runtime.PodSandboxStatus(ctx, sandboxID); err == nil {
-			out.Sandbox.Pid = sb.Pid
-			out.Sandbox.Namespaces = sb.Namespaces
-		}
-	}
-	add := func(statuses []v1.ContainerStatus) {
-		for _, st := range statuses {
-			if st.ContainerID == "" {
-				continue
-			}
-			ic := InspectContainer{
-				Name:    st.Name,
-				ID:      strings.TrimPrefix(st.ContainerID, containerIDPrefix),
-				LogPath: m.containerLogPath(p, st.Name, int(st.RestartCount)),
-			}
-			if cs, err := m.cfg.Runtime.ContainerStatus(ctx, ic.ID); err == nil {
-				ic.Pid, ic.Cgroup, ic.Rootfs = cs.Pid, cs.Cgroup, cs.Rootfs
-				if cs.LogPath != "" {
-					ic.LogPath = cs.LogPath
-				}
-			}
-			out.Containers = append(out.Containers, ic)
-		}
-	}
-	add(p.Status.InitContainerStatuses)
-	add(p.Status.ContainerStatuses)
-	return out, nil
-}
-
-// update applies fn to the pod's object under the lock, recomputes phase and conditions,
-// bumps the resourceVersion, tells the watchers and persists the result.
-func (m *Manager) update(e *podEntry, fn func(p *v1.Pod)) {
-	m.mu.Lock()
-	// After Shutdown nothing is written: the next daemon re-reads the runtime's truth.
-	if e.removed || m.ctx.Err() != nil {
-		m.mu.Unlock()
-		return
-	}
-	fn(e.pod)
-	m.refreshStatusLocked(e)
-	m.rv++
-	e.pod.ResourceVersion = strconv.FormatUint(m.rv, 10)
-	snap := e.pod.DeepCopy()
-	e.pendingPod, e.pendingRV = snap, m.rv
-	m.notifyLocked(watch.Modified, snap)
-	m.mu.Unlock()
-	e.wake()
-}
-
-func (e *podEntry) wake() {
-	select {
-	case e.kick <- struct{}{}:
-	default:
-	}
-}
-
-// saver writes the pod's latest status and events until the pod is removed; at Shutdown it
-// writes what is pending and returns.
-func (m *Manager) saver(e *podEntry) {
-	for {
-		select {
-		case <-e.kick:
-			m.flush(e)
-		case <-e.gone:
-			return
-		case <-m.ctx.Done():
-			m.flush(e)
-			return
-		}
-	}
-}
-
-func (m *Manager) flush(e *podEntry) {
-	m.mu.Lock()
-	p, rv := e.pendingPod, e.pendingRV
-	evs, seq := e.pendingEvents, e.pendingSeq
-	e.pendingPod, e.pendingEvents = nil, nil
-	m.mu.Unlock()
-	if p != nil {
-		m.savePod(e, p, rv)
-	}
-	if evs != nil {
-		m.saveEvents(e, e.w.pod.UID, evs, seq)
-	}
-}
-
-// refreshStatusLocked recomputes the derived parts of the status: phase (never leaving a
-// terminal phase, as the kubelet), conditions and QoS.
-func (m *Manager) refreshStatusLocked(e *podEntry) {
-	p := e.pod
-	st := &p.Status
-	if !isTerminal(st.Phase) {
-		phase := podPhase(&p.Spec, st.InitContainerStatuses, st.ContainerStatuses)
-		if e.sandboxLost && !isTerminal(phase) {
-			phase = v1.PodUnknown
-		}
-		st.Phase = phase
-	}
-	if len(st.ContainerStatuses) > 0 {
-		st.Conditions = podConditions(conditionsInput{
-			Spec:         &p.Spec,
-			InitStatuses: st.InitContainerStatuses,
-			Statuses:     st.ContainerStatuses,
-			Phase:        st.Phase,
-			SandboxReady: e.sandboxReady,
-		}, st.Conditions, metav1.NewTime(m.now().Truncate(time.Second)))
-	}
-	st.QOSClass = podQOS(&p.Spec)
-}
-
-// event records an event about a pod (or one of its containers) and persists events.json.
-func (m *Manager) event(e *podEntry, ref eventRef, typ, reason, msg string) {
-	m.mu.Lock()
-	if e.removed || m.ctx.Err() != nil {
-		m.mu.Unlock()
-		return
-	}
-	e.events = addEvent(e.events, e.pod, m.cfg.NodeName, ref, typ, reason, msg, m.now())
-	e.eventSeq++
-	evs := make([]v1.Event, len(e.events))
-	for i := range e.events {
-		e.events[i].DeepCopyInto(&evs[i])
-	}
-	e.pendingEvents, e.pendingSeq = evs, e.eventSeq
-	m.mu.Unlock()
-	e.wake()
-}
-
-// remove forgets a pod whose every trace is gone and sends DELETED.
-func (m *Manager) remove(e *podEntry) {
-	m.mu.Lock()
-	if e.removed {
-		m.mu.Unlock()
-		return
-	}
-	e.removed = true
-	close(e.gone)
-	p := e.pod
-	delete(m.pods, p.UID)
-	if m.names[p.Namespace+"/"+p.Name] == p.UID {
-		delete(m.names, p.Namespace+"/"+p.Name)
-	}
-	m.rv++
-	p.ResourceVersion = strconv.FormatUint(m.rv, 10)
-	m.notifyLocked(watch.Deleted, p.DeepCopy())
-	m.mu.Unlock()
 }

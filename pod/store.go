@@ -133,3 +133,57 @@ func (m *Manager) loadPods() (pods []loadedPod, broken []string, err error) {
 	}
 	return pods, broken, nil
 }
+
+func (m *Manager) persistNew(e *podEntry, rv uint64) error {
+	dir := m.podDir(e.pod.UID)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if err := writeJSON(dir+"/"+eventsFile, e.events); err != nil {
+		return err
+	}
+	// pod.json last: its presence is what makes the directory a pod on the next Start.
+	if err := writeJSON(dir+"/"+podFile, e.pod); err != nil {
+		return err
+	}
+	e.savedRV = rv
+	e.savedEventSeq = e.eventSeq
+	return nil
+}
+
+func (e *podEntry) wake() {
+	select {
+	case e.kick <- struct{}{}:
+	default:
+	}
+}
+
+// saver writes the pod's latest status and events until the pod is removed; at Shutdown it
+// writes what is pending and returns.
+func (m *Manager) saver(e *podEntry) {
+	for {
+		select {
+		case <-e.kick:
+			m.flush(e)
+		case <-e.gone:
+			return
+		case <-m.ctx.Done():
+			m.flush(e)
+			return
+		}
+	}
+}
+
+func (m *Manager) flush(e *podEntry) {
+	m.mu.Lock()
+	p, rv := e.pendingPod, e.pendingRV
+	evs, seq := e.pendingEvents, e.pendingSeq
+	e.pendingPod, e.pendingEvents = nil, nil
+	m.mu.Unlock()
+	if p != nil {
+		m.savePod(e, p, rv)
+	}
+	if evs != nil {
+		m.saveEvents(e, e.w.pod.UID, evs, seq)
+	}
+}
