@@ -93,6 +93,9 @@ func (r *Runtime) Exec(ctx context.Context, id string, req *cri.ExecRequest) (in
 		closeAfterStart = append(closeAfterStart, child)
 		defer parent.Close()
 	} else {
+		// Callers may pass one writer for both streams: serialise the two copiers (and keep
+		// io.Copy off a bytes.Buffer's ReadFrom, which is not safe from two goroutines).
+		var outMu sync.Mutex
 		outs := []struct {
 			w   io.Writer
 			set func(*os.File)
@@ -104,6 +107,7 @@ func (r *Runtime) Exec(ctx context.Context, id string, req *cri.ExecRequest) (in
 			if o.w == nil {
 				continue
 			}
+			o.w = &lockedWriter{mu: &outMu, w: o.w}
 			pr, pw, err := os.Pipe()
 			if err != nil {
 				return -1, err
@@ -222,4 +226,16 @@ func drain(wg *sync.WaitGroup) {
 	case <-done:
 	case <-time.After(execDrain):
 	}
+}
+
+// lockedWriter serialises writes of several goroutines to one writer.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -195,7 +195,8 @@ func (m *monitor) createContainer(req *monCreateReq) (pid int, retErr error) {
 func copyLog(wg *sync.WaitGroup, r io.ReadCloser, w io.WriteCloser) {
 	defer wg.Done()
 	buf := make([]byte, 8*1024)
-	io.CopyBuffer(w, r, buf) //nolint:errcheck // EOF or EIO (pty) ends the stream
+	// struct{io.Reader} hides os.File's WriteTo, which would copy with its own 32 KiB buffer.
+	io.CopyBuffer(w, struct{ io.Reader }{r}, buf) //nolint:errcheck // EOF or EIO (pty) ends the stream
 	w.Close()
 	r.Close()
 }
