@@ -17,6 +17,23 @@ type Inspect struct {
 	Containers []InspectContainer `json:"containers"`
 }
 
+// InspectSandbox describes the pause sandbox of a pod.
+type InspectSandbox struct {
+	ID         string            `json:"id"`
+	Pid        int               `json:"pid"`
+	Namespaces map[string]string `json:"namespaces"`
+}
+
+// InspectContainer describes one container of a pod (init containers included).
+type InspectContainer struct {
+	Name    string `json:"name"`
+	ID      string `json:"id"`
+	Pid     int    `json:"pid"`
+	Cgroup  string `json:"cgroup"`
+	Rootfs  string `json:"rootfs"`
+	LogPath string `json:"logPath"`
+}
+
 // LogPath returns the CRI log file of a container (the previous attempt's with previous).
 func (m *Manager) LogPath(namespace, name string, opts LogOptions) (string, error) {
 	m.mu.Lock()

@@ -71,23 +71,6 @@ type LogOptions struct {
 	TailLines  *int64
 }
 
-// InspectSandbox describes the pause sandbox of a pod.
-type InspectSandbox struct {
-	ID         string            `json:"id"`
-	Pid        int               `json:"pid"`
-	Namespaces map[string]string `json:"namespaces"`
-}
-
-// InspectContainer describes one container of a pod (init containers included).
-type InspectContainer struct {
-	Name    string `json:"name"`
-	ID      string `json:"id"`
-	Pid     int    `json:"pid"`
-	Cgroup  string `json:"cgroup"`
-	Rootfs  string `json:"rootfs"`
-	LogPath string `json:"logPath"`
-}
-
 var podsResource = schema.GroupResource{Resource: "pods"}
 
 // podEntry is one pod known to the manager. pod, events and rt are guarded by Manager.mu.

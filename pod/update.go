@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 )
 
+// mustRV is a pod's resourceVersion as a number (0 when unset).
 func mustRV(p *v1.Pod) uint64 {
 	rv, _ := strconv.ParseUint(p.ResourceVersion, 10, 64)
 	return rv

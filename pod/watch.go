@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 )
 
+// watcher is one Watch call: its filter and its channel.
 type watcher struct {
 	ns  string
 	sel labels.Selector
