@@ -322,6 +322,7 @@ func TestGRPC(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r, out, err := GRPC(context.Background(), &tc.action, "127.0.0.1", 300*time.Millisecond, nil)
+			t.Logf("%v %q", r, out)
 			if err != nil || r != tc.want || !strings.HasPrefix(out, tc.out) {
 				t.Fatalf("got (%v, %q, %v), want %v with prefix %q", r, out, err, tc.want, tc.out)
 			}
@@ -336,5 +337,32 @@ func TestProbeDispatch(t *testing.T) {
 	}
 	if r, _, err := pr.Probe(context.Background(), &v1.Probe{ProbeHandler: v1.ProbeHandler{Exec: &v1.ExecAction{Command: []string{"x"}}}}, &Target{}); r != Unknown || err == nil {
 		t.Errorf("exec without Execer: %v %v", r, err)
+	}
+}
+
+func TestParseHealthResponse(t *testing.T) {
+	frame := func(msg ...byte) []byte {
+		return append([]byte{0, 0, 0, 0, byte(len(msg))}, msg...)
+	}
+	tests := []struct {
+		name    string
+		body    []byte
+		want    uint64
+		wantErr bool
+	}{
+		{"serving", frame(0x08, 0x01), 1, false},
+		{"not serving", frame(0x08, 0x02), 2, false},
+		{"empty message is UNKNOWN", frame(), 0, false},
+		{"unknown fields skipped", frame(0x12, 0x02, 'h', 'i', 0x08, 0x01, 0x1d, 1, 2, 3, 4), 1, false},
+		{"compressed", append([]byte{1}, frame(0x08, 0x01)[1:]...), 0, true},
+		{"truncated", []byte{0, 0, 0, 0, 9, 0x08}, 0, true},
+		{"bad varint", frame(0x08, 0x80), 0, true},
+		{"short", []byte{0, 0}, 0, true},
+	}
+	for _, tc := range tests {
+		got, err := parseHealthResponse(tc.body)
+		if got != tc.want || (err != nil) != tc.wantErr {
+			t.Errorf("%s: got %d, %v", tc.name, got, err)
+		}
 	}
 }
