@@ -16,6 +16,9 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
@@ -39,7 +42,7 @@ func TestNetnsDialContextErrors(t *testing.T) {
 // thread, and returns its path and a listener on 127.0.0.1 inside it. The thread is never
 // unlocked: when the goroutine ends at cleanup, Go destroys the thread and the namespace
 // goes with it.
-func newTestNetns(t *testing.T) (string, net.Listener) {
+func newTestNetns(t testing.TB) (string, net.Listener) {
 	t.Helper()
 	type result struct {
 		path string
@@ -174,6 +177,36 @@ func TestNetnsDialContext(t *testing.T) {
 	}
 }
 
+// listenInNetns returns a TCP listener on 127.0.0.1 inside the netns at path.
+func listenInNetns(t *testing.T, path string) net.Listener {
+	t.Helper()
+	type result struct {
+		l   net.Listener
+		err error
+	}
+	ch := make(chan result)
+	go func() {
+		runtime.LockOSThread() // never unlocked: this thread changes netns
+		ns, err := netns.GetFromPath(path)
+		if err == nil {
+			err = netns.Set(ns)
+			ns.Close()
+		}
+		if err != nil {
+			ch <- result{err: err}
+			return
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		ch <- result{l, err}
+	}()
+	r := <-ch
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	t.Cleanup(func() { r.l.Close() })
+	return r.l
+}
+
 // muteListener listens with a backlog of 0 inside the netns and never accepts.
 func muteListener(t *testing.T, path string) int {
 	t.Helper()
@@ -239,6 +272,16 @@ func TestProbesThroughNetns(t *testing.T) {
 	if r, out, err := pr.Probe(context.Background(), tp, tgt); r != Success {
 		t.Fatalf("tcpSocket through netns: %v %q %v", r, out, err)
 	}
+	gl := listenInNetns(t, path)
+	gs := grpc.NewServer()
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(gs, hs)
+	go gs.Serve(gl)
+	defer gs.Stop()
+	gp := &v1.Probe{ProbeHandler: v1.ProbeHandler{GRPC: &v1.GRPCAction{Port: int32(gl.Addr().(*net.TCPAddr).Port)}}}
+	if r, out, err := pr.Probe(context.Background(), gp, tgt); r != Success {
+		t.Fatalf("grpc through netns: %v %q %v", r, out, err)
+	}
 	// The same probe from the host finds nothing there.
 	if r, _, _ := pr.Probe(context.Background(), tp, &Target{Container: tgt.Container, PodIP: "127.0.0.1"}); r != Failure && isPortFree(port) {
 		t.Fatalf("tcpSocket from the host: %v", r)
@@ -252,4 +295,31 @@ func isPortFree(port int) bool {
 	}
 	l.Close()
 	return true
+}
+
+// BenchmarkNetnsTCPProbe is a tcpSocket probe into a netns (thread lock + two setns + connect).
+func BenchmarkNetnsTCPProbe(b *testing.B) {
+	if os.Geteuid() != 0 {
+		b.Skip("needs root")
+	}
+	path, l := newTestNetns(b)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	dial := NetnsDialContext(path)
+	addr := l.Addr().String()
+	b.ReportAllocs()
+	start := cpuTime(b)
+	for b.Loop() {
+		if r, out, _ := DialTCP(context.Background(), addr, time.Second, dial); r != Success {
+			b.Fatal(r, out)
+		}
+	}
+	reportCPU(b, start)
 }
