@@ -39,7 +39,10 @@ func NetnsDialContext(netnsPath string) func(ctx context.Context, network, addr 
 		}
 		conn, err := connectFD(ctx, fd, ap)
 		if err != nil {
-			return nil, fmt.Errorf("dial %s %s in netns %s: %w", network, addr, netnsPath, err)
+			// Shaped like net.Dialer's errors ("dial tcp 127.0.0.1:80: connect: connection
+			// refused"): probe failures put this text in Unhealthy events, where users expect
+			// the kubelet's wording.
+			return nil, &net.OpError{Op: "dial", Net: network, Addr: net.TCPAddrFromAddrPort(ap), Err: err}
 		}
 		return conn, nil
 	}
@@ -138,7 +141,7 @@ func connectFD(ctx context.Context, fd int, ap netip.AddrPort) (net.Conn, error)
 			return nil, err
 		}
 	default:
-		return nil, fmt.Errorf("connect: %w", connectErr)
+		return nil, os.NewSyscallError("connect", connectErr)
 	}
 	return net.FileConn(f)
 }
@@ -178,15 +181,15 @@ func waitConnected(ctx context.Context, f *os.File, raw interface {
 	})
 	if err != nil {
 		if ctx.Err() != nil {
-			return fmt.Errorf("connect: %w", ctx.Err())
+			return ctx.Err()
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return fmt.Errorf("connect: %w", context.DeadlineExceeded)
+			return context.DeadlineExceeded
 		}
-		return fmt.Errorf("connect: %w", err)
+		return err
 	}
 	if soErr != nil {
-		return fmt.Errorf("connect: %w", soErr)
+		return os.NewSyscallError("connect", soErr)
 	}
 	return nil
 }

@@ -137,7 +137,7 @@ func TestNetnsDialContext(t *testing.T) {
 	}
 	defer host.Close()
 	_, err = dial(context.Background(), "tcp", host.Addr().String())
-	if err == nil || !strings.Contains(err.Error(), "connection refused") {
+	if want := "dial tcp " + host.Addr().String() + ": connect: connection refused"; err == nil || err.Error() != want {
 		t.Fatalf("dial of a host-only port from the netns: %v", err)
 	}
 	// Only loopback exists inside: other addresses are unreachable, at once.
