@@ -13,7 +13,8 @@ import (
 )
 
 // RunHook runs a postStart or preStop handler against t and returns ("", nil) on success, or
-// the kubelet's message for the FailedPostStartHook / FailedPreStopHook event with the error:
+// the kubelet's failure message with the error (logged, and for postStart the container's
+// waiting message; the events carry FailedPostStartHookMessage / FailedPreStopHookMessage):
 //
 //	Exec lifecycle hook ([cmd args]) for Container "c" in Pod "p_ns(uid)" failed - error: <err>, message: "<output>"
 //	HTTP lifecycle hook (/path) for Container "c" in Pod "p_ns(uid)" failed - error: <err>

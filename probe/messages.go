@@ -12,9 +12,18 @@ import (
 const (
 	// ReasonKilling is the reason of the event sent when a container is killed.
 	ReasonKilling = "Killing"
-	// ReasonFailedPostStartHook and ReasonFailedPreStopHook carry RunHook's message.
-	ReasonFailedPostStartHook = "FailedPostStartHook"
-	ReasonFailedPreStopHook   = "FailedPreStopHook"
+	// ReasonFailedPostStartHook and ReasonFailedPreStopHook are the reasons of the hook
+	// failure events. Current kubelets give these events a fixed message (below) and keep
+	// RunHook's detailed message out of events "so that secrets won't leak": it goes to the
+	// log and, for postStart, into the container's waiting state (ReasonPostStartHookError).
+	ReasonFailedPostStartHook  = "FailedPostStartHook"
+	ReasonFailedPreStopHook    = "FailedPreStopHook"
+	FailedPostStartHookMessage = "PostStartHook failed"
+	FailedPreStopHookMessage   = "PreStopHook failed"
+	// ReasonPostStartHookError is state.waiting.reason after a failed postStart (the
+	// kubelet's ErrPostStartHook), with RunHook's message as state.waiting.message, until
+	// the back-off turns it into CrashLoopBackOff.
+	ReasonPostStartHookError = "PostStartHookError"
 )
 
 // UnhealthyMessage is the message of the Unhealthy event for one failed attempt:
@@ -34,8 +43,8 @@ func KillingMessage(containerName string, t Type, willRestart bool) string {
 	return msg
 }
 
-// PostStartKillMessage is the kill reason the kubelet logs (and uses as the Killing event's
-// message) when a postStart hook failed.
+// PostStartKillMessage is the message of the Killing event sent when the kubelet kills a
+// container whose postStart hook failed.
 const PostStartKillMessage = "FailedPostStartHook"
 
 // KillGracePeriod is the grace period of a kill caused by a failed liveness or startup probe:
