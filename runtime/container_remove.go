@@ -21,6 +21,9 @@ func (r *Runtime) RemoveContainer(ctx context.Context, id string) error {
 	}
 	unlock := r.lock(id)
 	defer unlock()
+	// The id is dead once removed: drop its lock so the map does not grow forever (a late
+	// caller gets a fresh lock and finds nothing, which every verb handles).
+	defer r.locks.Delete(id)
 	if err := r.removeContainer(ctx, id); err != nil {
 		return fmt.Errorf("remove container %s: %w", id, err)
 	}

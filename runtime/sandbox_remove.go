@@ -27,6 +27,9 @@ func (r *Runtime) RemovePodSandbox(ctx context.Context, id string) error {
 	}
 	unlock := r.lock(id)
 	defer unlock()
+	// The id is dead once removed: drop its lock so the map does not grow forever (a late
+	// caller gets a fresh lock and finds nothing, which every verb handles).
+	defer r.locks.Delete(id)
 	if err := r.removeSandbox(ctx, id); err != nil {
 		return fmt.Errorf("remove sandbox %s: %w", id, err)
 	}
