@@ -8,7 +8,10 @@ import (
 	"path/filepath"
 	"sync"
 
+	v1 "k8s.io/api/core/v1"
+
 	"github.com/podrun/podrun/cri"
+	"github.com/podrun/podrun/network"
 )
 
 // Rootfs is the part of the image store the runtime needs: overlay root filesystems.
@@ -31,9 +34,21 @@ type Config struct {
 	// (the kubelet's --seccomp-default).
 	SeccompDefault bool
 	Logger         *slog.Logger
+	// Network gives each sandbox its pod network (veth, address, hostPorts) in RunPodSandbox
+	// and takes it back in RemovePodSandbox; *network.Manager implements it. nil: pods have
+	// only their loopback (and SandboxStatus.IP stays "").
+	Network Network
 	// Binary is the static podrun binary started as the monitor and bind-mounted into the
 	// pause as /pause; "" = this process's own executable (the daemon). Tests set it.
 	Binary string
+}
+
+// Network is the part of package network the sandbox lifecycle needs.
+type Network interface {
+	// Setup configures the namespace pinned at netnsPath ("" with hostNetwork) for the pod.
+	Setup(ctx context.Context, sandboxID, netnsPath string, pod *v1.Pod) (*network.Result, error)
+	// Teardown is idempotent and works when the namespace is gone.
+	Teardown(ctx context.Context, sandboxID, netnsPath string) error
 }
 
 // Runtime implements cri.RuntimeService with libcontainer, one monitor process per sandbox.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,6 +27,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/podrun/podrun/cri"
+	"github.com/podrun/podrun/network"
 )
 
 // The test binary is also libcontainer's "init" for the containers and execs it starts itself
@@ -1090,4 +1092,96 @@ func TestDaemonKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertSandboxGone(t, r, sb, []string{id})
+}
+
+// fakeNetwork records the calls of the sandbox lifecycle.
+type fakeNetwork struct {
+	mu        sync.Mutex
+	setups    map[string]string // sandbox → netns path
+	teardowns map[string]int
+	fail      bool
+}
+
+func (f *fakeNetwork) Setup(ctx context.Context, id, netnsPath string, pod *v1.Pod) (*network.Result, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fail {
+		return nil, errors.New("no addresses left")
+	}
+	f.setups[id] = netnsPath
+	return &network.Result{IP: net.ParseIP("10.99.0.5")}, nil
+}
+
+func (f *fakeNetwork) Teardown(ctx context.Context, id, netnsPath string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.teardowns[id]++
+	return nil
+}
+
+func TestSandboxNetworkHook(t *testing.T) {
+	r := newTestRuntime(t)
+	fn := &fakeNetwork{setups: map[string]string{}, teardowns: map[string]int{}}
+	r.cfg.Network = fn
+	ctx := context.Background()
+	pod := testPod("net", false)
+	sb := runSandbox(t, r, pod)
+	if sb.IP != "10.99.0.5" || fn.setups[sb.ID] != sb.Namespaces["net"] {
+		t.Errorf("sandbox %+v, setups %v", sb, fn.setups)
+	}
+	if st, _ := r.PodSandboxStatus(ctx, sb.ID); st.IP != "10.99.0.5" {
+		t.Errorf("status IP %q", st.IP)
+	}
+	id, _ := startContainer(t, r, sb, pod, "app", "sleep", "1000")
+	res, err := r.ExecSync(ctx, id, []string{"cat", "/etc/hosts"}, 5*time.Second)
+	if err != nil || !strings.Contains(string(res.Stdout), "10.99.0.5\tnet\n") {
+		t.Errorf("hosts: %q %v", res.Stdout, err)
+	}
+	if err := r.RemovePodSandbox(ctx, sb.ID); err != nil {
+		t.Fatal(err)
+	}
+	if fn.teardowns[sb.ID] == 0 {
+		t.Errorf("no teardown")
+	}
+	assertSandboxGone(t, r, sb, []string{id})
+
+	// A failing network setup leaves nothing, and the teardown ran.
+	fn.fail = true
+	if _, err := r.RunPodSandbox(ctx, &cri.SandboxConfig{Pod: testPod("netfail", false)}); err == nil {
+		t.Fatal("sandbox without network started")
+	}
+	assertStateEmpty(t, r)
+}
+
+// The real pod network: the container sees eth0 with the sandbox's IP.
+func TestSandboxRealNetwork(t *testing.T) {
+	r := newTestRuntime(t)
+	ctx := context.Background()
+	suffix := strconv.Itoa(os.Getpid() % 100000)
+	nm, err := network.New(network.Config{
+		Bridge: "prt" + suffix, PodCIDR: "10.213.0.0/24", StateDir: filepath.Join(r.p.state, "net"),
+		Table: "podrun_rt" + suffix,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nm.Reset(context.Background()) }) //nolint:errcheck
+	r.cfg.Network = nm
+	pod := testPod("realnet", false)
+	sb := runSandbox(t, r, pod)
+	if !strings.HasPrefix(sb.IP, "10.213.0.") {
+		t.Fatalf("sandbox IP %q", sb.IP)
+	}
+	id, _ := startContainer(t, r, sb, pod, "app", "sleep", "1000")
+	res, err := r.ExecSync(ctx, id, []string{"ip", "-4", "addr", "show", "eth0"}, 5*time.Second)
+	if err != nil || !strings.Contains(string(res.Stdout), sb.IP+"/") {
+		t.Errorf("eth0: %q %q %v", res.Stdout, res.Stderr, err)
+	}
+	if err := r.RemovePodSandbox(ctx, sb.ID); err != nil {
+		t.Fatal(err)
+	}
+	assertSandboxGone(t, r, sb, []string{id})
+	if alloc, _ := nm.Allocated(); len(alloc) != 0 {
+		t.Errorf("addresses still allocated: %v", alloc)
+	}
 }

@@ -49,6 +49,16 @@ func (r *Runtime) removeSandbox(ctx context.Context, id string) error {
 			errs = append(errs, err)
 		}
 	}
+	// The network goes first, while the namespace is still pinned.
+	if r.cfg.Network != nil {
+		netns := r.p.netns(id)
+		if _, err := os.Stat(netns); err != nil {
+			netns = ""
+		}
+		if err := r.cfg.Network.Teardown(ctx, id, netns); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	// The monitor destroys the pause, unpins and unmounts, then exits.
 	if err := r.monitor(id).call(ctx, "shutdown", struct{}{}, nil); err != nil && !errors.Is(err, errMonitorGone) {
 		r.log.Warn("monitor shutdown", "sandbox", id, "err", err)

@@ -90,7 +90,14 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *cri.SandboxConfig) (_ 
 	if err := r.spawnMonitor(ctx, id); err != nil {
 		return nil, err
 	}
-	return r.PodSandboxStatus(ctx, id)
+	st, err := r.PodSandboxStatus(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.setupNetwork(ctx, st, pod); err != nil {
+		return nil, err
+	}
+	return st, nil
 }
 
 // podCgroup is the pod's cgroup below the hierarchy roots: "/<cgroup root>/pod<uid>".
@@ -193,6 +200,10 @@ func (r *Runtime) readSandbox(id string) (*cri.SandboxStatus, error) {
 	var st cri.SandboxStatus
 	err := readJSON(r.p.sandboxFile(id, "sandbox.json"), &st)
 	if err == nil {
+		var n sandboxNetwork
+		if readJSON(r.p.sandboxFile(id, "network.json"), &n) == nil {
+			st.IP = n.IP
+		}
 		return &st, nil
 	}
 	if !isNotExist(err) {

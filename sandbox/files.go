@@ -13,8 +13,8 @@ import (
 // WriteFiles writes the pod's hostname, hosts and resolv.conf into dir and returns their paths.
 // The content is package network's (the kubelet's rules: dnsPolicy, dnsConfig, hostAliases);
 // ip is the pod IP, "" while the network is not configured (the hosts file then has no line
-// for the pod itself, until network rewrites it with the IP). hostNetwork pods get the host's
-// /etc/hosts, as the kubelet gives them.
+// for the pod itself, until the runtime rewrites it with the IP). hostNetwork pods get the
+// host's /etc/hosts, as the kubelet gives them.
 func WriteFiles(dir string, pod *v1.Pod, hostname, ip string) (hostnamePath, hostsPath, resolvPath string, err error) {
 	hostnamePath = filepath.Join(dir, "hostname")
 	hostsPath = filepath.Join(dir, "hosts")
@@ -24,9 +24,8 @@ func WriteFiles(dir string, pod *v1.Pod, hostname, ip string) (hostnamePath, hos
 	}
 	hosts := network.HostsFile(pod, ip, hostname)
 	if pod.Spec.HostNetwork {
-		if b, rerr := os.ReadFile("/etc/hosts"); rerr == nil {
-			hosts = b
-		}
+		b, _ := os.ReadFile("/etc/hosts") // none: only the header and hostAliases
+		hosts = network.HostNetworkHostsFile(pod, b)
 	}
 	if err = os.WriteFile(hostsPath, hosts, 0o644); err != nil {
 		return "", "", "", fmt.Errorf("write hosts: %w", err)
