@@ -1137,6 +1137,12 @@ func TestSandboxNetworkHook(t *testing.T) {
 	if err != nil || !strings.Contains(string(res.Stdout), "10.99.0.5\tnet\n") {
 		t.Errorf("hosts: %q %v", res.Stdout, err)
 	}
+	if err := r.StopPodSandbox(ctx, sb.ID); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := r.PodSandboxStatus(ctx, sb.ID); fn.teardowns[sb.ID] != 1 || st.IP != "" || st.State != cri.SandboxNotReady {
+		t.Errorf("after stop: teardowns %d, %+v", fn.teardowns[sb.ID], st)
+	}
 	if err := r.RemovePodSandbox(ctx, sb.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"os"
 
 	v1 "k8s.io/api/core/v1"
 
@@ -39,5 +40,23 @@ func (r *Runtime) setupNetwork(ctx context.Context, st *cri.SandboxStatus, pod *
 		return err
 	}
 	st.IP = ip
+	return nil
+}
+
+// teardownNetwork gives the sandbox's address back (idempotent) and forgets it.
+func (r *Runtime) teardownNetwork(ctx context.Context, id string) error {
+	if r.cfg.Network == nil {
+		return nil
+	}
+	netns := r.p.netns(id)
+	if _, err := os.Stat(netns); err != nil {
+		netns = ""
+	}
+	if err := r.cfg.Network.Teardown(ctx, id, netns); err != nil {
+		return err
+	}
+	if err := os.Remove(r.p.sandboxFile(id, "network.json")); err != nil && !os.IsNotExist(err) {
+		return err
+	}
 	return nil
 }

@@ -50,14 +50,8 @@ func (r *Runtime) removeSandbox(ctx context.Context, id string) error {
 		}
 	}
 	// The network goes first, while the namespace is still pinned.
-	if r.cfg.Network != nil {
-		netns := r.p.netns(id)
-		if _, err := os.Stat(netns); err != nil {
-			netns = ""
-		}
-		if err := r.cfg.Network.Teardown(ctx, id, netns); err != nil {
-			errs = append(errs, err)
-		}
+	if err := r.teardownNetwork(ctx, id); err != nil {
+		errs = append(errs, err)
 	}
 	// The monitor destroys the pause, unpins and unmounts, then exits.
 	if err := r.monitor(id).call(ctx, "shutdown", struct{}{}, nil); err != nil && !errors.Is(err, errMonitorGone) {

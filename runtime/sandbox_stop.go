@@ -24,16 +24,19 @@ func (r *Runtime) StopPodSandbox(ctx context.Context, id string) error {
 	unlock := r.lock(id)
 	defer unlock()
 	err := r.monitor(id).call(ctx, "stop", struct{}{}, nil)
-	if err == nil {
-		return nil
-	}
-	if !errors.Is(err, errMonitorGone) {
+	if err != nil && !errors.Is(err, errMonitorGone) {
 		return fmt.Errorf("stop sandbox %s: %w", id, err)
 	}
-	// No monitor: kill what is left ourselves.
-	ctrs, _ := r.containerIDs(id)
-	for _, cid := range append(ctrs, id) {
-		killAndWait(r.p.runc(), cid, 10*time.Second)
+	if err != nil {
+		// No monitor: kill what is left ourselves.
+		ctrs, _ := r.containerIDs(id)
+		for _, cid := range append(ctrs, id) {
+			killAndWait(r.p.runc(), cid, 10*time.Second)
+		}
+	}
+	// A stopped sandbox gives its address back, as the CRI's StopPodSandbox does.
+	if err := r.teardownNetwork(ctx, id); err != nil {
+		return fmt.Errorf("stop sandbox %s: %w", id, err)
 	}
 	return nil
 }
