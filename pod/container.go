@@ -114,7 +114,7 @@ func (w *worker) containerLoop(ctx context.Context, sandboxID string, c *v1.Cont
 			runningID = id
 		}
 		if started != nil {
-			if kind == kindSidecar && c.StartupProbe != nil && w.m.cfg.Prober != nil {
+			if kind == kindSidecar && c.StartupProbe != nil {
 				// A sidecar with a startupProbe gates the next container until it has started.
 				w.mu.Lock()
 				w.onStarted[runningID] = started
@@ -298,13 +298,12 @@ func (w *worker) startContainer(ctx context.Context, sandboxID string, c *v1.Con
 	return id, nil, nil
 }
 
-// readyOnStart is status.started and status.ready of a container that just started: probes
-// gate them when there are probes and a prober; without a prober nothing can gate them, so
-// a running container counts as started and (unless it is a run-to-completion init
-// container) ready.
+// readyOnStart is status.started and status.ready of a container that just started: a
+// startupProbe gates started, a readinessProbe gates ready (their results come later);
+// a run-to-completion init container is never ready while it runs.
 func (w *worker) readyOnStart(c *v1.Container, kind containerKind) (started, ready bool) {
-	started = c.StartupProbe == nil || w.m.cfg.Prober == nil
-	ready = kind != kindInit && started && (c.ReadinessProbe == nil || w.m.cfg.Prober == nil)
+	started = c.StartupProbe == nil
+	ready = kind != kindInit && started && c.ReadinessProbe == nil
 	return started, ready
 }
 

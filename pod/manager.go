@@ -45,10 +45,10 @@ type Config struct {
 	// reachable) instead of reporting ErrImagePull as the kubelet would. Warning event
 	// "Failed to pull image …" is still recorded.
 	LocalFallbackOnPullError bool
-	// Hooks runs postStart/preStop handlers; nil = lifecycle hooks are ignored.
-	Hooks ContainerHooks
-	// Prober runs startup/liveness/readiness probes; nil = probes are not run and a container
-	// counts as started and ready as soon as it runs.
+	// Hooks runs postStart/preStop handlers and Prober runs startup/liveness/readiness
+	// probes. Nil = package probe through Runtime (NewProbes): the daemon needs to set
+	// neither. Tests pass fakes.
+	Hooks  ContainerHooks
 	Prober Prober
 	// Now is the clock (tests); nil = time.Now.
 	Now func() time.Time
@@ -140,6 +140,15 @@ func NewManager(cfg Config) (*Manager, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Prober == nil || cfg.Hooks == nil {
+		p := NewProbes(cfg.Runtime)
+		if cfg.Prober == nil {
+			cfg.Prober = p
+		}
+		if cfg.Hooks == nil {
+			cfg.Hooks = p
+		}
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
