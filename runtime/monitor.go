@@ -208,6 +208,10 @@ func (m *monitor) setup() (net.Listener, error) {
 		writeJSONAtomic(m.p.sandboxFile(m.id, "sandbox.json"), st) //nolint:errcheck
 	}()
 
+	// Now that libcontainer made the pod cgroup, leave the daemon's.
+	if err := moveToPodCgroup(podCgroupParent(spec.Linux.CgroupsPath), "monitor-"+m.id[:12]); err != nil {
+		m.log.Warn("monitor stays in the daemon's cgroup", "err", err)
+	}
 	st := cri.SandboxStatus{
 		ID: m.id, PodUID: mcfg.PodUID, State: cri.SandboxReady, Pid: pid,
 		CreatedAt: time.Now().UTC(), Namespaces: map[string]string{},

@@ -294,6 +294,15 @@ func TestPauseAndNamespaces(t *testing.T) {
 			if f&unix.IFF_UP == 0 {
 				t.Errorf("lo not up in pinned netns: flags %s", flags)
 			}
+			// The monitor left the test's cgroup for a leaf of its pod, in every hierarchy.
+			if mpid, ok := monitorPids.Load(sb.ID); ok {
+				cg, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", mpid))
+				for _, l := range strings.Split(strings.TrimSpace(string(cg)), "\n") {
+					if !strings.HasSuffix(l, sb.CgroupParent+"/monitor-"+sb.ID[:12]) {
+						t.Errorf("monitor cgroup %q, want below %s", l, sb.CgroupParent)
+					}
+				}
+			}
 			id, _ := startContainer(t, r, sb, pod, "sleeper", "sleep", "1000")
 			st, err := r.ContainerStatus(context.Background(), id)
 			if err != nil || st.State != cri.ContainerRunning || st.Pid == 0 {
