@@ -46,7 +46,7 @@ func (w *worker) ensureImage(ctx context.Context, c *v1.Container, isInit bool) 
 			return nil, ctx.Err()
 		}
 		msg := fmt.Sprintf(msgPullFailed, c.Image, err)
-		if present && w.m.cfg.LocalFallbackOnPullError {
+		if present && !w.m.cfg.StrictImagePull {
 			w.event(ref, v1.EventTypeWarning, evFailed, msg)
 			w.event(ref, v1.EventTypeNormal, evPulled, fmt.Sprintf(msgAlreadyPresent, c.Image))
 			return local, nil

@@ -40,11 +40,12 @@ type Config struct {
 	// Daemon flags, so that tests run fast.
 	BackoffBase time.Duration
 	BackoffMax  time.Duration
-	// LocalFallbackOnPullError runs a container from the local store when pulling its image
-	// fails (imagePullPolicy Always, e.g. an untagged or :latest image, with no registry
-	// reachable) instead of reporting ErrImagePull as the kubelet would. Warning event
-	// "Failed to pull image …" is still recorded.
-	LocalFallbackOnPullError bool
+	// StrictImagePull reports ErrImagePull when pulling an image fails even though the
+	// store has it (imagePullPolicy Always: an untagged or :latest image), as the kubelet
+	// does. False (the default): the local image runs, after a Warning event "Failed to pull
+	// image …" — podrun cannot pull from registries yet, and `podrun load` is how images
+	// arrive, so `image: busybox` must run once busybox was loaded.
+	StrictImagePull bool
 	// Hooks runs postStart/preStop handlers and Prober runs startup/liveness/readiness
 	// probes. Nil = package probe through Runtime (NewProbes): the daemon needs to set
 	// neither. Tests pass fakes.

@@ -78,24 +78,35 @@ func TestSandboxDiesWhileRunning(t *testing.T) {
 	_ = got
 }
 
-func TestLocalFallbackOnPullError(t *testing.T) {
-	env := newTestEnv(t)
-	env.m.Shutdown()
-	m, err := NewManager(Config{Root: env.root, LogDir: env.logDir, Runtime: env.rt, Images: env.img,
-		BackoffBase: 30 * time.Millisecond, LocalFallbackOnPullError: true})
-	if err != nil {
-		t.Fatal(err)
+func TestPullFailureWithLocalImage(t *testing.T) {
+	for _, strict := range []bool{false, true} {
+		t.Run(fmt.Sprint("strict=", strict), func(t *testing.T) {
+			env := newTestEnv(t)
+			env.m.Shutdown()
+			m, err := NewManager(Config{Root: env.root, LogDir: env.logDir, Runtime: env.rt, Images: env.img,
+				BackoffBase: 30 * time.Millisecond, StrictImagePull: strict})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(m.Shutdown)
+			p := testPod("latest", v1.RestartPolicyAlways, []string{"serve"})
+			p.Spec.Containers[0].ImagePullPolicy = v1.PullAlways
+			if _, err := m.Create(context.Background(), p); err != nil {
+				t.Fatal(err)
+			}
+			if !strict {
+				waitFor(t, m, "latest", "Running", phaseIs(v1.PodRunning))
+				return
+			}
+			waitFor(t, m, "latest", "ErrImagePull", func(p *v1.Pod) bool {
+				w := p.Status.ContainerStatuses
+				return len(w) == 1 && w[0].State.Waiting != nil && strings.HasPrefix(w[0].State.Waiting.Message, `Failed to pull image "busybox:1.36": `)
+			})
+		})
 	}
-	if err := m.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(m.Shutdown)
-	p := testPod("latest", v1.RestartPolicyAlways, []string{"serve"})
-	p.Spec.Containers[0].ImagePullPolicy = v1.PullAlways
-	if _, err := m.Create(context.Background(), p); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, m, "latest", "Running", phaseIs(v1.PodRunning))
 }
 
 func TestForceDeleteShortensGrace(t *testing.T) {
