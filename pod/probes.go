@@ -9,7 +9,7 @@ import (
 )
 
 // Probes runs probes and lifecycle hooks with package probe: it implements Prober and
-// ContainerHooks. Give the same value as Config.Prober and Config.Hooks.
+// ContainerHooks. NewManager uses one when Config.Prober or Config.Hooks is nil.
 type Probes struct {
 	pr *probe.Prober
 }
