@@ -119,6 +119,9 @@ func (c *cli) deletePods(ctx context.Context, targets []*v1.Pod, o deleteOptions
 	if o.force && o.gracePeriod == 0 {
 		fmt.Fprintln(c.errOut, forceWarning)
 	}
+	// With --all or a selector the targets come from a list; a pod that vanished since
+	// (a force deletion finishing) is not an error, as with kubectl's --ignore-not-found default.
+	ignoreNotFound := o.all || o.selector != ""
 	ok := true
 	var deleted []*v1.Pod
 	for _, t := range targets {
@@ -126,6 +129,9 @@ func (c *cli) deletePods(ctx context.Context, targets []*v1.Pod, o deleteOptions
 		if err != nil {
 			if isUnreachable(err) {
 				return err
+			}
+			if ignoreNotFound && apierrors.IsNotFound(err) {
+				continue
 			}
 			c.printErr(err)
 			ok = false
