@@ -85,6 +85,13 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, cfg *cr
 		CgroupsPath:    rec.CgroupsPath,
 		OOMScoreAdjMin: ownOOMScoreAdj(),
 		SeccompDefault: r.cfg.SeccompDefault,
+		// The kubelet reads Localhost seccomp profiles from <root-dir>/seccomp.
+		SeccompProfileRoot:   filepath.Join(r.cfg.RootDir, "seccomp"),
+		AllowedUnsafeSysctls: r.cfg.AllowedUnsafeSysctls,
+		MemoryCapacity:       r.host.memTotal,
+		PidsLimit:            r.cfg.PidsLimit,
+		HostCapabilities:     r.host.capabilities,
+		NodeHostname:         r.host.hostname,
 	})
 	if err != nil {
 		return "", err

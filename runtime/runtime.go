@@ -34,6 +34,11 @@ type Config struct {
 	// (the kubelet's --seccomp-default).
 	SeccompDefault bool
 	Logger         *slog.Logger
+	// AllowedUnsafeSysctls are the kubelet's --allowed-unsafe-sysctls patterns ("net.core.*").
+	AllowedUnsafeSysctls []string
+	// PidsLimit is the pids limit of each container's cgroup (the kubelet's --pod-max-pids);
+	// 0 = none.
+	PidsLimit int64
 	// Network gives each sandbox its pod network (veth, address, hostPorts) in RunPodSandbox
 	// and takes it back in RemovePodSandbox; *network.Manager implements it. nil: pods have
 	// only their loopback (and SandboxStatus.IP stays "").
@@ -59,6 +64,7 @@ type Runtime struct {
 	p      paths
 	log    *slog.Logger
 	binary string
+	host   hostFacts
 
 	locks sync.Map // id → *sync.Mutex: serialises mutations of one sandbox or container
 }
@@ -96,7 +102,7 @@ func New(cfg Config) (*Runtime, error) {
 	if bin, err = filepath.EvalSymlinks(bin); err != nil {
 		return nil, fmt.Errorf("runtime: binary: %w", err)
 	}
-	r := &Runtime{cfg: cfg, p: paths{state: cfg.StateDir, root: cfg.RootDir}, log: cfg.Logger, binary: bin}
+	r := &Runtime{cfg: cfg, p: paths{state: cfg.StateDir, root: cfg.RootDir}, log: cfg.Logger, binary: bin, host: readHostFacts()}
 	for _, d := range []string{r.p.runc(), r.p.sandboxesDir(), r.p.containersDir(), filepath.Join(cfg.StateDir, "netns"), filepath.Join(cfg.StateDir, "ns"), filepath.Join(cfg.RootDir, "snapshots")} {
 		if err := os.MkdirAll(d, 0o711); err != nil {
 			return nil, fmt.Errorf("runtime: %w", err)

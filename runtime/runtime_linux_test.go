@@ -1200,3 +1200,28 @@ func TestSandboxRealNetwork(t *testing.T) {
 		t.Errorf("addresses still allocated: %v", alloc)
 	}
 }
+
+// A privileged container starts on a host whose bounding set lacks capabilities (this VM
+// withholds CAP_SYS_RESOURCE): the spec is limited to what the daemon has.
+func TestPrivilegedContainer(t *testing.T) {
+	r := newTestRuntime(t)
+	ctx := context.Background()
+	pod := testPod("priv", false)
+	sb := runSandbox(t, r, pod)
+	yes := true
+	c := &v1.Container{Name: "priv", Image: "busybox", Command: []string{"sleep", "1000"}, SecurityContext: &v1.SecurityContext{Privileged: &yes}}
+	id, err := r.CreateContainer(ctx, sb.ID, &cri.ContainerConfig{Pod: pod, Container: c, LogPath: filepath.Join(t.TempDir(), "p.log"), Image: &cri.Image{ID: "sha256:x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.StartContainer(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.ExecSync(ctx, id, []string{"sh", "-c", "ls /dev | wc -l"}, 5*time.Second)
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if n, _ := strconv.Atoi(strings.TrimSpace(string(res.Stdout))); n < 20 {
+		t.Errorf("privileged container sees %d device entries", n)
+	}
+}
