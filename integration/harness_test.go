@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -110,6 +111,11 @@ type env struct {
 	logDir     string
 	socket     string
 	cgroupRoot string
+	// Each env has its own pod network, so that daemons of different tests never share a
+	// bridge, an address range or an nftables table.
+	bridge     string
+	podCIDR    string
+	nftTable   string
 	daemonLog  string
 	daemon     *exec.Cmd
 	daemonDone chan struct{}
@@ -128,6 +134,9 @@ func newEnv(t *testing.T) *env {
 		name := hex.EncodeToString(b)[:5]
 		e.dir = "/tmp/p" + name
 		e.cgroupRoot = "podrun-test-" + name
+		e.bridge = "prt" + name
+		e.podCIDR = fmt.Sprintf("10.%d.%d.0/24", 200+int(b[0])%50, b[1])
+		e.nftTable = "podrun_test_" + name
 		if err := os.Mkdir(e.dir, 0o700); err == nil {
 			break
 		} else if i > 20 {
@@ -147,9 +156,14 @@ func newEnv(t *testing.T) *env {
 
 // daemonArgs are the flags of `podrun daemon` for this env; short backoff keeps restart tests fast.
 func (e *env) daemonArgs() []string {
-	return []string{"daemon", "--root", e.root, "--state", e.state, "--socket", e.socket,
-		"--log-dir", e.logDir, "--cgroup-root", e.cgroupRoot,
-		"--backoff-base", "100ms", "--backoff-max", "1s"}
+	args := []string{"daemon", "--root", e.root, "--state", e.state, "--socket", e.socket,
+		"--log-dir", e.logDir, "--cgroup-root", e.cgroupRoot, "--backoff-base", "100ms", "--backoff-max", "1s"}
+	return append(args, e.netArgs()...)
+}
+
+// netArgs are the pod network flags of this env (also those of `system reset`).
+func (e *env) netArgs() []string {
+	return []string{"--bridge", e.bridge, "--pod-cidr", e.podCIDR, "--nft-table", e.nftTable, "--masquerade=false"}
 }
 
 // startDaemon starts the daemon in its own session (as a service would run) and waits until
@@ -567,6 +581,17 @@ func (e *env) leaks(exceptPid int) []string {
 	for _, p := range e.processes(exceptPid) {
 		out = append(out, fmt.Sprintf("process %d: %s", p.pid, p.desc))
 	}
+	// No veth left on the env's bridge, no address still allocated.
+	if ents, err := os.ReadDir("/sys/class/net/" + e.bridge + "/brif"); err == nil {
+		for _, en := range ents {
+			out = append(out, "veth "+en.Name()+" on "+e.bridge)
+		}
+	}
+	for _, f := range dirEntries(filepath.Join(e.dir, "state/ipam", strings.ReplaceAll(e.podCIDR, "/", "-"))) {
+		if net.ParseIP(filepath.Base(f)) != nil { // the dir also holds its lock file
+			out = append(out, "ip "+f)
+		}
+	}
 	for _, d := range []string{"state/sandboxes", "state/containers", "state/netns", "state/ns", "state/runc", "root/pods", "logs"} {
 		for _, f := range dirEntries(filepath.Join(e.dir, d)) {
 			out = append(out, "file "+f)
@@ -712,6 +737,14 @@ func (e *env) checkNoLeaks() {
 // forceClean removes whatever is left of the env: processes it started (by pid), mounts
 // (lazily), cgroups, files. Only things below T or named after the env's cgroup root.
 func (e *env) forceClean() {
+	defer func() {
+		// The bridge and the nftables table go with the env (`podrun system reset`).
+		args := append([]string{"--socket", e.socket, "system", "reset", "--state", e.state}, e.netArgs()...)
+		if out, err := exec.Command(podrunBin(), args...).CombinedOutput(); err != nil {
+			e.t.Logf("system reset: %v: %s", err, out)
+		}
+		_ = os.RemoveAll(e.dir)
+	}()
 	for i := 0; i < 3; i++ {
 		procs := e.processes(0)
 		if len(procs) == 0 {

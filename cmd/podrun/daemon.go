@@ -6,16 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/images"
+	"github.com/podrun/podrun/network"
 	"github.com/podrun/podrun/pod"
 	"github.com/podrun/podrun/runtime"
 )
@@ -31,6 +32,43 @@ type daemonOptions struct {
 	seccompDefault bool
 	logLevel       string
 	logFormat      string
+	net            networkOptions
+}
+
+// networkOptions are the pod network's flags, shared by `daemon` and `system reset`.
+type networkOptions struct {
+	mode       string // "bridge" or "none"
+	bridge     string
+	podCIDR    string
+	table      string
+	masquerade bool
+}
+
+func (n *networkOptions) addFlags(f *pflag.FlagSet, getenv func(string) string) {
+	f.StringVar(&n.mode, "network", envOr(getenv, "PODRUN_NETWORK", "bridge"), "pod network: bridge (a veth on --bridge, an address from --pod-cidr) or none (loopback only) (env PODRUN_NETWORK)")
+	f.StringVar(&n.bridge, "bridge", envOr(getenv, "PODRUN_BRIDGE", network.DefaultBridge), "the host bridge of the pods (env PODRUN_BRIDGE)")
+	f.StringVar(&n.podCIDR, "pod-cidr", envOr(getenv, "PODRUN_POD_CIDR", network.DefaultPodCIDR), "the IPv4 range pod addresses come from; the first is the gateway on the bridge (env PODRUN_POD_CIDR)")
+	f.StringVar(&n.table, "nft-table", envOr(getenv, "PODRUN_NFT_TABLE", network.DefaultTable), "podrun's nftables table (hostPorts, masquerade) (env PODRUN_NFT_TABLE)")
+	f.BoolVar(&n.masquerade, "masquerade", envOr(getenv, "PODRUN_MASQUERADE", "true") == "true", "masquerade pod traffic leaving --pod-cidr (env PODRUN_MASQUERADE)")
+}
+
+// manager returns the pod network, or nil with --network=none.
+func (n *networkOptions) manager(state string, log *slog.Logger) (*network.Manager, error) {
+	switch n.mode {
+	case "none":
+		return nil, nil
+	case "bridge":
+	default:
+		return nil, fmt.Errorf("invalid --network %q: use bridge or none", n.mode)
+	}
+	m, err := network.New(network.Config{
+		Bridge: n.bridge, PodCIDR: n.podCIDR, StateDir: state, Masquerade: n.masquerade,
+		Table: n.table, Logger: log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pod network: %w", err)
+	}
+	return m, nil
 }
 
 func (c *cli) newDaemonCmd() *cobra.Command {
@@ -56,6 +94,7 @@ func (c *cli) newDaemonCmd() *cobra.Command {
 	f.BoolVar(&o.seccompDefault, "seccomp-default", false, "use the RuntimeDefault seccomp profile for containers that name none")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&o.logFormat, "log-format", "text", "text or json")
+	o.net.addFlags(f, c.getenv)
 	return cmd
 }
 
@@ -102,10 +141,19 @@ func (c *cli) runDaemon(ctx context.Context, o daemonOptions) error {
 	if err != nil {
 		return err
 	}
-	rt, err := runtime.New(runtime.Config{
+	netw, err := o.net.manager(o.state, log.With("component", "network"))
+	if err != nil {
+		return err
+	}
+	rcfg := runtime.Config{
 		StateDir: o.state, RootDir: o.root, CgroupRoot: o.cgroupRoot, Rootfs: store,
 		SeccompDefault: o.seccompDefault, Logger: log.With("component", "runtime"),
-	})
+	}
+	if netw != nil {
+		// Assigned only when set: a nil *network.Manager in the interface would not be nil.
+		rcfg.Network = netw
+	}
+	rt, err := runtime.New(rcfg)
 	if err != nil {
 		return err
 	}
@@ -178,16 +226,12 @@ func hasCapability(bit uint) (bool, error) {
 	return false, errors.New("no CapEff in /proc/self/status")
 }
 
-// hostIP is status.hostIP: the first global unicast IPv4 address of the host.
+// hostIP is status.hostIP: the source address of the default route (else the first
+// non-loopback IPv4 address), as the kubelet picks the node's address.
 func hostIP() string {
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
+	ip, err := network.HostIP()
+	if err != nil || ip == nil {
 		return ""
 	}
-	for _, a := range addrs {
-		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && n.IP.IsGlobalUnicast() {
-			return n.IP.String()
-		}
-	}
-	return ""
+	return ip.String()
 }

@@ -120,7 +120,7 @@ func (c *cli) newRootCmd() *cobra.Command {
 	root.AddCommand(
 		c.newRunCmd(), c.newCreateCmd(), c.newApplyCmd(), c.newGetCmd(), c.newDescribeCmd(),
 		c.newLogsCmd(), c.newExecCmd(), c.newInspectCmd(), c.newDeleteCmd(), c.newLoadCmd(),
-		c.newImagesCmd(), c.newVersionCmd(), c.newDaemonCmd(),
+		c.newImagesCmd(), c.newVersionCmd(), c.newDaemonCmd(), c.newSystemCmd(),
 	)
 	return root
 }
