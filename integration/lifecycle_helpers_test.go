@@ -93,7 +93,6 @@ func restartsAtLeast(ctr string, n int32) func(*v1.Pod) bool {
 	}
 }
 
-
 // readyColumn is the READY column of `get pod NAME`.
 func (e *env) readyColumn(name string) string {
 	out, _, code := e.podrun("get", "pod", name)
