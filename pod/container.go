@@ -217,6 +217,10 @@ func (w *worker) startContainer(ctx context.Context, sandboxID string, c *v1.Con
 		return "", nil, err
 	}
 	w.event(ref, v1.EventTypeNormal, evCreated, fmt.Sprintf(msgCreated, c.Name))
+	reasons, msgs := macWarnings(snap, c, appArmorEnabled(), seLinuxEnabled())
+	for i := range reasons {
+		w.event(ref, v1.EventTypeWarning, reasons[i], msgs[i])
+	}
 
 	prevTerm := prev.State.Terminated
 	if prevTerm == nil {
@@ -434,6 +438,11 @@ func (w *worker) applyProbe(ctx context.Context, c *v1.Container, isInit bool, i
 			}
 			if u.Started != nil {
 				s.Started = boolPtr(*u.Started)
+				// Without a readinessProbe a container is ready as soon as it has started
+				// (the kubelet's prober manager: no readiness worker → ready once started).
+				if c.ReadinessProbe == nil {
+					s.Ready = *u.Started
+				}
 			}
 			if u.Ready != nil {
 				s.Ready = *u.Ready && (s.Started == nil || *s.Started)
