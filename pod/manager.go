@@ -51,6 +51,9 @@ type Config struct {
 	// neither. Tests pass fakes.
 	Hooks  ContainerHooks
 	Prober Prober
+	// AllowedUnsafeSysctls are the daemon's --allowed-unsafe-sysctls patterns ("net.core.*"):
+	// pod sysctls outside the kubelet's safe set are refused at creation unless they match.
+	AllowedUnsafeSysctls []string
 	// Now is the clock (tests); nil = time.Now.
 	Now func() time.Time
 }
@@ -237,7 +240,7 @@ func (m *Manager) Create(ctx context.Context, in *v1.Pod) (*v1.Pod, error) {
 	}
 	now := m.now()
 	setDefaults(p, newUID(), now, m.cfg.NodeName)
-	if errs := validatePod(p); len(errs) > 0 {
+	if errs := append(validatePod(p), validateSecurity(&p.Spec, field.NewPath("spec"), m.cfg.AllowedUnsafeSysctls)...); len(errs) > 0 {
 		return nil, invalid(p.Name, errs)
 	}
 	if errs := m.checkNeverPull(ctx, p); len(errs) > 0 {
@@ -258,6 +261,10 @@ func (m *Manager) Create(ctx context.Context, in *v1.Pod) (*v1.Pod, error) {
 	if m.ctx.Err() != nil {
 		m.mu.Unlock()
 		return nil, apierrors.NewServiceUnavailable("the pod manager is shutting down")
+	}
+	if errs := m.hostPortConflictsLocked(p); len(errs) > 0 {
+		m.mu.Unlock()
+		return nil, invalid(p.Name, errs)
 	}
 	// Reserve the name while the pod is written to disk.
 	m.names[key] = p.UID

@@ -38,6 +38,9 @@ func (m *Manager) setupVolumes(p *v1.Pod) (map[string]string, error) {
 					return nil, &volumeError{v.Name, err}
 				}
 			}
+			if err := applyFSGroup(dir, p.Spec.SecurityContext); err != nil {
+				return nil, &volumeError{v.Name, err}
+			}
 			paths[v.Name] = dir
 		case v.DownwardAPI != nil:
 			dir, err := m.writeDownwardAPI(p, v.Name, v.DownwardAPI)

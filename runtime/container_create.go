@@ -86,7 +86,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, cfg *cr
 		OOMScoreAdjMin: ownOOMScoreAdj(),
 		SeccompDefault: r.cfg.SeccompDefault,
 		// The kubelet reads Localhost seccomp profiles from <root-dir>/seccomp.
-		SeccompProfileRoot:   filepath.Join(r.cfg.RootDir, "seccomp"),
+		SeccompProfileRoot:   r.seccompProfileRoot(),
 		AllowedUnsafeSysctls: r.cfg.AllowedUnsafeSysctls,
 		MemoryCapacity:       r.host.memTotal,
 		PidsLimit:            r.cfg.PidsLimit,
@@ -113,6 +113,15 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, cfg *cr
 		return "", err
 	}
 	return id, nil
+}
+
+// seccompProfileRoot is where Localhost seccomp profiles are read: the configured directory,
+// else <root>/seccomp as the kubelet's <root-dir>/seccomp.
+func (r *Runtime) seccompProfileRoot() string {
+	if r.cfg.SeccompProfileRoot != "" {
+		return r.cfg.SeccompProfileRoot
+	}
+	return filepath.Join(r.cfg.RootDir, "seccomp")
 }
 
 // ownOOMScoreAdj is the daemon's oom_score_adj: containers may not be less killable than it.

@@ -36,6 +36,9 @@ type Config struct {
 	Logger         *slog.Logger
 	// AllowedUnsafeSysctls are the kubelet's --allowed-unsafe-sysctls patterns ("net.core.*").
 	AllowedUnsafeSysctls []string
+	// SeccompProfileRoot is the directory of Localhost seccomp profiles (the kubelet's
+	// <root-dir>/seccomp); "" = RootDir/seccomp.
+	SeccompProfileRoot string
 	// PidsLimit is the pids limit of each container's cgroup (the kubelet's --pod-max-pids);
 	// 0 = none.
 	PidsLimit int64

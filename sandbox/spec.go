@@ -213,3 +213,37 @@ func SysctlNamespace(name string) string {
 	}
 	return ""
 }
+
+// SafeSysctls are the sysctls the kubelet always allows: namespaced, and unable to hurt other
+// pods or the node.
+var SafeSysctls = []string{
+	"kernel.shm_rmid_forced",
+	"net.ipv4.ip_local_port_range",
+	"net.ipv4.tcp_syncookies",
+	"net.ipv4.ping_group_range",
+	"net.ipv4.ip_unprivileged_port_start",
+	"net.ipv4.ip_local_reserved_ports",
+	"net.ipv4.tcp_keepalive_time",
+	"net.ipv4.tcp_fin_timeout",
+	"net.ipv4.tcp_keepalive_intvl",
+	"net.ipv4.tcp_keepalive_probes",
+	"net.ipv4.tcp_rmem",
+	"net.ipv4.tcp_wmem",
+}
+
+// SysctlAllowed reports whether a sysctl (either form) is safe or matches one of the allowed
+// unsafe patterns (the kubelet's --allowed-unsafe-sysctls): "net.core.*" is a prefix, anything
+// else an exact name.
+func SysctlAllowed(name string, allowedUnsafe []string) bool {
+	name = NormalizeSysctlName(name)
+	if slices.Contains(SafeSysctls, name) {
+		return true
+	}
+	return slices.ContainsFunc(allowedUnsafe, func(p string) bool {
+		p = NormalizeSysctlName(p)
+		if prefix, ok := strings.CutSuffix(p, "*"); ok {
+			return strings.HasPrefix(name, prefix)
+		}
+		return p == name
+	})
+}

@@ -30,6 +30,8 @@ type daemonOptions struct {
 	backoffBase    time.Duration
 	backoffMax     time.Duration
 	seccompDefault bool
+	seccompRoot    string
+	unsafeSysctls  []string
 	logLevel       string
 	logFormat      string
 	net            networkOptions
@@ -92,6 +94,8 @@ func (c *cli) newDaemonCmd() *cobra.Command {
 	f.DurationVar(&o.backoffBase, "backoff-base", 10*time.Second, "first restart back-off delay (doubles each crash)")
 	f.DurationVar(&o.backoffMax, "backoff-max", 5*time.Minute, "longest restart back-off delay")
 	f.BoolVar(&o.seccompDefault, "seccomp-default", false, "use the RuntimeDefault seccomp profile for containers that name none")
+	f.StringVar(&o.seccompRoot, "seccomp-profile-root", "", "directory of Localhost seccomp profiles (localhostProfile is relative to it); default <root>/seccomp")
+	f.StringSliceVar(&o.unsafeSysctls, "allowed-unsafe-sysctls", nil, "comma-separated unsafe sysctls or patterns (\"net.core.*\") pods may set besides the safe set")
 	f.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&o.logFormat, "log-format", "text", "text or json")
 	o.net.addFlags(f, c.getenv)
@@ -148,6 +152,7 @@ func (c *cli) runDaemon(ctx context.Context, o daemonOptions) error {
 	rcfg := runtime.Config{
 		StateDir: o.state, RootDir: o.root, CgroupRoot: o.cgroupRoot, Rootfs: store,
 		SeccompDefault: o.seccompDefault, Logger: log.With("component", "runtime"),
+		SeccompProfileRoot: o.seccompRoot, AllowedUnsafeSysctls: o.unsafeSysctls,
 	}
 	if netw != nil {
 		// Assigned only when set: a nil *network.Manager in the interface would not be nil.
@@ -161,7 +166,7 @@ func (c *cli) runDaemon(ctx context.Context, o daemonOptions) error {
 	mgr, err := pod.NewManager(pod.Config{
 		Root: o.root, LogDir: o.logDir, NodeName: strings.ToLower(node), HostIP: hostIP(),
 		Runtime: rt, Images: store, Logger: log.With("component", "pod"),
-		BackoffBase: o.backoffBase, BackoffMax: o.backoffMax,
+		BackoffBase: o.backoffBase, BackoffMax: o.backoffMax, AllowedUnsafeSysctls: o.unsafeSysctls,
 	})
 	if err != nil {
 		return err
