@@ -1,0 +1,732 @@
+package integration
+
+// End-to-end tests of the pod network (issue 5) through the real daemon: status fields, the
+// files the kubelet writes (/etc/hosts, /etc/hostname, /etc/resolv.conf), hostNetwork, the
+// localhost of a pod, hostPorts on 127.0.0.1, parallel creation, daemon restart and leaks.
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+)
+
+// httpGet fetches url from the host, retrying for a few seconds while the app starts.
+func httpGet(url string, tries int) (string, error) {
+	var err error
+	for i := 0; i < tries; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		var resp *http.Response
+		if resp, err = http.DefaultClient.Do(req); err == nil {
+			b, rerr := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			cancel()
+			if rerr == nil {
+				return string(b), nil
+			}
+			err = rerr
+		} else {
+			cancel()
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return "", err
+}
+
+// randomHostPort picks a free high TCP port on 127.0.0.1 (the port is only a hostPort of the
+// pod: nothing on the host listens on it afterwards).
+func randomHostPort(t *testing.T) int {
+	t.Helper()
+	for i := 0; i < 50; i++ {
+		var b [2]byte
+		_, _ = rand.Read(b[:])
+		port := 40000 + int(binary.BigEndian.Uint16(b[:]))%20000
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			l.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port")
+	return 0
+}
+
+// nftRules lists the rules of the env's nftables table that carry podrun's hostPort comment.
+func (e *env) nftHostPortRules() []string {
+	out, err := exec.Command("nft", "list", "table", "ip", e.nftTable).CombinedOutput()
+	if err != nil {
+		return nil // no table: no rule
+	}
+	var rules []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.Contains(l, "podrun-hostport") {
+			rules = append(rules, strings.TrimSpace(l))
+		}
+	}
+	return rules
+}
+
+// bridgePorts lists the interfaces attached to the env's bridge.
+func (e *env) bridgePorts() []string {
+	var out []string
+	for _, f := range dirEntries("/sys/class/net/" + e.bridge + "/brif") {
+		out = append(out, filepath.Base(f))
+	}
+	return out
+}
+
+// allocatedIPs lists the addresses the env's IPAM holds.
+func (e *env) allocatedIPs() []string {
+	var out []string
+	for _, f := range dirEntries(filepath.Join(e.state, "ipam", strings.ReplaceAll(e.podCIDR, "/", "-"))) {
+		if net.ParseIP(filepath.Base(f)) != nil {
+			out = append(out, filepath.Base(f))
+		}
+	}
+	return out
+}
+
+// checkNoNetworkLeft fails when a veth, an address, a pinned netns or a hostPort rule is left.
+func (e *env) checkNoNetworkLeft(when string) {
+	e.t.Helper()
+	if p := e.bridgePorts(); len(p) > 0 {
+		e.t.Errorf("%s: veths left on %s: %v", when, e.bridge, p)
+	}
+	if ips := e.allocatedIPs(); len(ips) > 0 {
+		e.t.Errorf("%s: addresses still allocated: %v", when, ips)
+	}
+	if f := dirEntries(filepath.Join(e.state, "netns")); len(f) > 0 {
+		e.t.Errorf("%s: netns files left: %v", when, f)
+	}
+	if r := e.nftHostPortRules(); len(r) > 0 {
+		e.t.Errorf("%s: hostPort rules left in table %s: %v", when, e.nftTable, r)
+	}
+}
+
+func execOut(t *testing.T, e *env, pod, container string, cmd ...string) string {
+	t.Helper()
+	args := []string{"exec", pod}
+	if container != "" {
+		args = append(args, "-c", container)
+	}
+	args = append(append(args, "--"), cmd...)
+	out, stderr, code := e.podrun(args...)
+	if code != 0 {
+		t.Fatalf("podrun %s: exit %d: %s %s", strings.Join(args, " "), code, out, stderr)
+	}
+	return out
+}
+
+// Status fields, `get pods -o wide`, the kubelet's files and nsenter on the pinned netns.
+func TestNetworkStatusAndFiles(t *testing.T) {
+	e := newEnv(t)
+	hostIP := ""
+	e.runWait(`apiVersion: v1
+kind: Pod
+metadata:
+  name: named
+spec:
+  terminationGracePeriodSeconds: 0
+  hostname: web-0
+  subdomain: websvc
+  hostAliases:
+  - ip: 10.1.2.3
+    hostnames: [foo.local, bar.local]
+  dnsConfig:
+    searches: [example.internal]
+    options:
+    - name: ndots
+      value: "2"
+  containers:
+  - name: main
+    image: busybox
+    command: ["sleep", "3600"]
+`)
+	p := e.waitRunning("named", 30*time.Second)
+	podIP := p.Status.PodIP
+	ip := net.ParseIP(podIP)
+	_, cidr, _ := net.ParseCIDR(e.podCIDR)
+	if ip == nil || !cidr.Contains(ip) {
+		t.Fatalf("podIP %q not in the pod CIDR %s", podIP, e.podCIDR)
+	}
+	if len(p.Status.PodIPs) != 1 || p.Status.PodIPs[0].IP != podIP {
+		t.Errorf("podIPs = %v, want [%s]", p.Status.PodIPs, podIP)
+	}
+	hostIP = p.Status.HostIP
+	if net.ParseIP(hostIP) == nil || len(p.Status.HostIPs) == 0 || p.Status.HostIPs[0].IP != hostIP {
+		t.Errorf("hostIP %q / hostIPs %v: want an address, hostIPs starting with it", hostIP, p.Status.HostIPs)
+	}
+
+	t.Run("get-wide", func(t *testing.T) {
+		out := e.must("get", "pods", "-o", "wide")
+		h, rows := parseTable(out)
+		if !strings.Contains(strings.Join(h, ","), "IP") {
+			t.Fatalf("no IP column: %q", out)
+		}
+		found := false
+		for _, r := range rows {
+			if r["NAME"] == "named" {
+				found = true
+				if r["IP"] != podIP {
+					t.Errorf("IP column %q, want %s:\n%s", r["IP"], podIP, out)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("pod named not listed:\n%s", out)
+		}
+	})
+
+	t.Run("etc-hosts", func(t *testing.T) {
+		hosts := execOut(t, e, "named", "", "cat", "/etc/hosts")
+		for _, want := range []string{
+			"# Kubernetes-managed hosts file.",
+			"127.0.0.1\tlocalhost",
+			podIP + "\tweb-0.websvc.default.svc.cluster.local\tweb-0",
+			"# Entries added by HostAliases.",
+			"10.1.2.3\tfoo.local\tbar.local",
+		} {
+			if !strings.Contains(hosts, want+"\n") {
+				t.Errorf("/etc/hosts lacks %q:\n%s", want, hosts)
+			}
+		}
+		if hn := strings.TrimSpace(execOut(t, e, "named", "", "cat", "/etc/hostname")); hn != "web-0" {
+			t.Errorf("/etc/hostname = %q, want web-0", hn)
+		}
+		if hn := strings.TrimSpace(execOut(t, e, "named", "", "hostname")); hn != "web-0" {
+			t.Errorf("hostname = %q, want web-0", hn)
+		}
+	})
+
+	hostNS := hostNameservers(t)
+	t.Run("resolv-clusterfirst", func(t *testing.T) {
+		rc := execOut(t, e, "named", "", "cat", "/etc/resolv.conf")
+		checkNameservers(t, rc, hostNS)
+		if !strings.Contains(rc, "example.internal") {
+			t.Errorf("resolv.conf lacks the dnsConfig search example.internal:\n%s", rc)
+		}
+		if !strings.Contains(rc, "ndots:2") {
+			t.Errorf("resolv.conf lacks option ndots:2:\n%s", rc)
+		}
+	})
+
+	t.Run("resolv-default-and-none", func(t *testing.T) {
+		e.runWait(`apiVersion: v1
+kind: Pod
+metadata:
+  name: dnsdefault
+spec:
+  terminationGracePeriodSeconds: 0
+  dnsPolicy: Default
+  containers:
+  - name: main
+    image: busybox
+    command: ["sleep", "3600"]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: dnsnone
+spec:
+  terminationGracePeriodSeconds: 0
+  dnsPolicy: None
+  dnsConfig:
+    nameservers: [192.0.2.53]
+    searches: [a.example, b.example]
+    options:
+    - name: timeout
+      value: "1"
+  containers:
+  - name: main
+    image: busybox
+    command: ["sleep", "3600"]
+`)
+		e.waitRunning("dnsdefault", 30*time.Second)
+		e.waitRunning("dnsnone", 30*time.Second)
+		checkNameservers(t, execOut(t, e, "dnsdefault", "", "cat", "/etc/resolv.conf"), hostNS)
+		got := execOut(t, e, "dnsnone", "", "cat", "/etc/resolv.conf")
+		want := "search a.example b.example\nnameserver 192.0.2.53\noptions timeout:1\n"
+		if got != want {
+			t.Errorf("dnsPolicy None resolv.conf:\n%s\nwant:\n%s", got, want)
+		}
+	})
+
+	t.Run("nsenter-net", func(t *testing.T) {
+		r := e.inspect("named")
+		nsPath := r.Sandbox.Namespaces["net"]
+		if nsPath == "" {
+			t.Fatalf("inspect: no net namespace path: %+v", r.Sandbox)
+		}
+		out, err := exec.Command("nsenter", "--net="+nsPath, "ip", "-4", "addr", "show", "eth0").CombinedOutput()
+		if err != nil {
+			t.Fatalf("nsenter --net=%s ip -4 addr show eth0: %v: %s", nsPath, err, out)
+		}
+		if !strings.Contains(string(out), "inet "+podIP+"/") {
+			t.Errorf("eth0 in %s does not hold %s:\n%s", nsPath, podIP, out)
+		}
+		out, err = exec.Command("nsenter", "--net="+nsPath, "ip", "-4", "route", "show", "default").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "default via") {
+			t.Errorf("no default route in the pod: %v: %s", err, out)
+		}
+	})
+
+	t.Run("hostNetwork", func(t *testing.T) {
+		before := len(e.bridgePorts())
+		e.runWait(`apiVersion: v1
+kind: Pod
+metadata:
+  name: hostnet
+spec:
+  terminationGracePeriodSeconds: 0
+  hostNetwork: true
+  hostAliases:
+  - ip: 10.9.9.9
+    hostnames: [alias.local]
+  containers:
+  - name: main
+    image: busybox
+    command: ["sleep", "3600"]
+`)
+		hp := e.waitRunning("hostnet", 30*time.Second)
+		if hp.Status.PodIP == "" || hp.Status.PodIP != hp.Status.HostIP {
+			t.Errorf("hostNetwork podIP %q, hostIP %q: want equal", hp.Status.PodIP, hp.Status.HostIP)
+		}
+		if len(hp.Status.PodIPs) == 0 || hp.Status.PodIPs[0].IP != hp.Status.HostIP {
+			t.Errorf("hostNetwork podIPs %v, want [%s]", hp.Status.PodIPs, hp.Status.HostIP)
+		}
+		if after := len(e.bridgePorts()); after != before {
+			t.Errorf("hostNetwork pod added a veth: %d → %d ports on %s", before, after, e.bridge)
+		}
+		r := e.inspect("hostnet")
+		pid := r.containerPid(t, "main")
+		if got, want := nsInode(t, pid, "net"), nsInode(t, os.Getpid(), "net"); got != want {
+			t.Errorf("hostNetwork container in net ns %s, host is %s", got, want)
+		}
+		hosts := execOut(t, e, "hostnet", "", "cat", "/etc/hosts")
+		if !strings.Contains(hosts, "10.9.9.9\talias.local") {
+			t.Errorf("hostNetwork /etc/hosts lacks the hostAlias:\n%s", hosts)
+		}
+		for _, a := range e.allocatedIPs() {
+			if a == hp.Status.PodIP {
+				t.Errorf("hostNetwork pod holds an address of the pod CIDR")
+			}
+		}
+		if n := len(e.allocatedIPs()); n != 3 {
+			t.Errorf("%d addresses allocated, want 3 (named, dnsdefault, dnsnone): %v", n, e.allocatedIPs())
+		}
+	})
+
+	e.must("delete", "pods", "--all", "--grace-period", "0")
+	if err := e.waitNoPods(60 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	e.checkNoNetworkLeft("after delete")
+}
+
+// hostNameservers are the host's non-loopback resolvers, as a pod with dnsPolicy
+// ClusterFirst/Default sees them (podrun has no cluster DNS).
+func hostNameservers(t *testing.T) []string {
+	b, err := os.ReadFile("/etc/resolv.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ns []string
+	loop := false
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) >= 2 && f[0] == "nameserver" {
+			if ip := net.ParseIP(f[1]); ip != nil && ip.IsLoopback() {
+				loop = true
+				continue
+			}
+			ns = append(ns, f[1])
+		}
+	}
+	if len(ns) == 0 && loop {
+		// systemd-resolved stub: the upstream list is used instead.
+		if up, err := os.ReadFile("/run/systemd/resolve/resolv.conf"); err == nil {
+			for _, l := range strings.Split(string(up), "\n") {
+				if f := strings.Fields(l); len(f) >= 2 && f[0] == "nameserver" {
+					ns = append(ns, f[1])
+				}
+			}
+		}
+	}
+	if len(ns) > 3 {
+		ns = ns[:3]
+	}
+	return ns
+}
+
+func checkNameservers(t *testing.T, rc string, want []string) {
+	t.Helper()
+	var got []string
+	for _, l := range strings.Split(rc, "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "nameserver" {
+			if ip := net.ParseIP(f[1]); ip != nil && ip.IsLoopback() {
+				t.Errorf("loopback nameserver %s in the pod's resolv.conf", f[1])
+			}
+			got = append(got, f[1])
+		}
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("nameservers %v, want the host's %v:\n%s", got, want, rc)
+	}
+}
+
+// The containers of a pod share one IP and talk over localhost (the sidecar pattern).
+func TestNetworkLocalhostSidecar(t *testing.T) {
+	e := newEnv(t)
+	e.loadImage("demoapp")
+	e.runWait(`apiVersion: v1
+kind: Pod
+metadata:
+  name: duo
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: demoapp
+    image: ikubernetes/demoapp:v1.0
+  - name: sidecar
+    image: busybox
+    command: ["sleep", "3600"]
+`)
+	p := e.waitRunning("duo", 30*time.Second)
+	r := e.inspect("duo")
+	if a, b := nsInode(t, r.containerPid(t, "demoapp"), "net"), nsInode(t, r.containerPid(t, "sidecar"), "net"); a != b {
+		t.Errorf("containers in different net namespaces: %s, %s", a, b)
+	}
+	var out string
+	var code int
+	var stderr string
+	for i := 0; i < 20; i++ {
+		out, stderr, code = e.podrun("exec", "duo", "-c", "sidecar", "--", "wget", "-qO-", "http://127.0.0.1:80/")
+		if code == 0 {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if code != 0 || !strings.Contains(out, "duo") {
+		t.Errorf("sidecar wget 127.0.0.1:80: exit %d: %q %q", code, out, stderr)
+	}
+	// Both see the pod IP on eth0.
+	for _, c := range []string{"demoapp", "sidecar"} {
+		out, stderr, code := e.podrun("exec", "duo", "-c", c, "--", "cat", "/proc/net/fib_trie")
+		if code != 0 || !strings.Contains(out, p.Status.PodIP) {
+			t.Errorf("container %s does not see the pod IP %s: exit %d %s", c, p.Status.PodIP, code, stderr)
+		}
+	}
+}
+
+// A hostPort answers on 127.0.0.1, a second pod asking for it is refused with a clear error,
+// and the port is closed once the pod is deleted.
+func TestNetworkHostPort(t *testing.T) {
+	e := newEnv(t)
+	e.loadImage("demoapp")
+	port := randomHostPort(t)
+	podYAML := func(name string) string { return demoappHostPortPod(name, port) }
+	e.runWait(podYAML("hp1"))
+	e.waitRunning("hp1", 30*time.Second)
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	body, err := httpGet(url, 25)
+	if err != nil || !strings.Contains(body, "hp1") {
+		t.Fatalf("GET %s: %q, %v; want the demo app of hp1\nnft:\n%s", url, body, err, e.nftList())
+	}
+	if n := len(e.nftHostPortRules()); n == 0 {
+		t.Errorf("no hostPort rule in table %s", e.nftTable)
+	}
+
+	t.Run("conflict", func(t *testing.T) {
+		out, stderr, code := e.podrun("run", "--wait", writeYAML(t, podYAML("hp2")))
+		if code == 0 {
+			// Refused later: the pod must at least fail to start with an event naming the port.
+			p := e.waitFor("hp2", 30*time.Second, "sandbox failure event", func(p *v1.Pod) bool {
+				ev, _, _ := e.podrun("describe", "pod", "hp2")
+				return strings.Contains(ev, fmt.Sprint(port))
+			})
+			t.Errorf("second pod with hostPort %d accepted at run (phase %s); want a one-line error at run", port, p.Status.Phase)
+			return
+		}
+		if !oneLine(stderr) || !strings.Contains(stderr, fmt.Sprint(port)) || !strings.Contains(stderr, "hp1") {
+			t.Errorf("conflict error: want one line naming the port and pod hp1, got exit %d: %q %q", code, out, stderr)
+		}
+		if _, err := e.getPod("hp2"); err == nil {
+			t.Errorf("refused pod hp2 is listed")
+		}
+		// The first pod still answers.
+		if body, err := httpGet(url, 5); err != nil || !strings.Contains(body, "hp1") {
+			t.Errorf("after the refused pod, GET %s: %q, %v", url, body, err)
+		}
+		if n := len(e.allocatedIPs()); n != 1 {
+			t.Errorf("%d addresses allocated, want 1: %v", n, e.allocatedIPs())
+		}
+	})
+
+	e.must("delete", "pod", "hp1", "--grace-period", "0")
+	if err := e.waitNoPods(60 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 2*time.Second)
+	if err == nil {
+		c.Close()
+		t.Errorf("hostPort %d still answers after delete", port)
+	} else if !errorsIsRefused(err) {
+		t.Errorf("dial hostPort %d after delete: %v, want connection refused", port, err)
+	}
+	e.checkNoNetworkLeft("after delete")
+
+	// The port is free again for a new pod.
+	e.runWait(podYAML("hp3"))
+	e.waitRunning("hp3", 30*time.Second)
+	if body, err := httpGet(url, 25); err != nil || !strings.Contains(body, "hp3") {
+		t.Errorf("hostPort reused by hp3: %q, %v", body, err)
+	}
+}
+
+// demoappHostPortPod is a demoapp pod whose port 80 is hostPort port.
+func demoappHostPortPod(name string, port int) string {
+	return fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata:
+  name: %s
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: demoapp
+    image: ikubernetes/demoapp:v1.0
+    ports:
+    - containerPort: 80
+      hostPort: %d
+`, name, port)
+}
+
+func errorsIsRefused(err error) bool {
+	var se syscall.Errno
+	for e := err; e != nil; {
+		if x, ok := e.(syscall.Errno); ok {
+			se = x
+			break
+		}
+		u, ok := e.(interface{ Unwrap() error })
+		if !ok {
+			break
+		}
+		e = u.Unwrap()
+	}
+	return se == syscall.ECONNREFUSED || strings.Contains(err.Error(), "connection refused")
+}
+
+func (e *env) nftList() string {
+	out, _ := exec.Command("nft", "list", "table", "ip", e.nftTable).CombinedOutput()
+	return string(out)
+}
+
+// 20 pods created by 20 concurrent `podrun run` processes get 20 distinct addresses.
+func TestNetworkParallelPods(t *testing.T) {
+	e := newEnv(t)
+	const n = 20
+	var wg sync.WaitGroup
+	errs := make([]string, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			name := fmt.Sprintf("par%02d", i)
+			y := writeYAML(t, sleepersPod(name, "", map[string]int{"main": 3600}))
+			out, stderr, code := e.podrunTimeout(3*time.Minute, nil, "run", "--wait", y)
+			if code != 0 {
+				errs[i] = fmt.Sprintf("run %s: exit %d: %s %s", name, code, out, stderr)
+			}
+		}(i)
+	}
+	wg.Wait()
+	for _, s := range errs {
+		if s != "" {
+			t.Error(s)
+		}
+	}
+	seen := map[string]string{}
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("par%02d", i)
+		p := e.waitRunning(name, 60*time.Second)
+		ip := p.Status.PodIP
+		if ip == "" {
+			t.Errorf("%s has no IP", name)
+			continue
+		}
+		if other, ok := seen[ip]; ok {
+			t.Errorf("%s and %s share %s", name, other, ip)
+		}
+		seen[ip] = name
+	}
+	if got := len(e.allocatedIPs()); got != n {
+		t.Errorf("%d addresses allocated, want %d", got, n)
+	}
+	if got := len(e.bridgePorts()); got != n {
+		t.Errorf("%d veths on the bridge, want %d", got, n)
+	}
+	e.must("delete", "pods", "--all", "--grace-period", "0")
+	if err := e.waitNoPods(90 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	e.checkNoNetworkLeft("after deleting the 20 pods")
+}
+
+// A daemon killed with SIGKILL and started again re-adopts the pod: same IP, still reachable.
+func TestNetworkDaemonRestart(t *testing.T) {
+	e := newEnv(t)
+	e.loadImage("demoapp")
+	port := randomHostPort(t)
+	e.runWait(demoappHostPortPod("keep", port))
+	p := e.waitRunning("keep", 30*time.Second)
+	ip := p.Status.PodIP
+	if body, err := httpGet("http://"+ip+"/", 25); err != nil || !strings.Contains(body, "keep") {
+		t.Fatalf("before restart: GET %s: %q %v", ip, body, err)
+	}
+	if !e.killDaemon(syscall.SIGKILL, 10*time.Second) {
+		t.Fatal("daemon survived SIGKILL")
+	}
+	e.startDaemon()
+	p = e.waitRunning("keep", 30*time.Second)
+	if p.Status.PodIP != ip {
+		t.Errorf("after restart podIP %q, want %q", p.Status.PodIP, ip)
+	}
+	if body, err := httpGet("http://"+ip+"/", 25); err != nil || !strings.Contains(body, "keep") {
+		t.Errorf("after restart: GET %s: %q %v", ip, body, err)
+	}
+	if body, err := httpGet(fmt.Sprintf("http://127.0.0.1:%d/", port), 25); err != nil || !strings.Contains(body, "keep") {
+		t.Errorf("after restart: hostPort %d: %q %v", port, body, err)
+	}
+	// A new pod does not get the kept address.
+	e.runWait(sleepersPod("newer", "", map[string]int{"main": 3600}))
+	if q := e.waitRunning("newer", 30*time.Second); q.Status.PodIP == ip || q.Status.PodIP == "" {
+		t.Errorf("new pod after restart got %q (kept pod holds %s)", q.Status.PodIP, ip)
+	}
+	if n := len(e.allocatedIPs()); n != 2 {
+		t.Errorf("%d addresses allocated, want 2: %v", n, e.allocatedIPs())
+	}
+	if n := len(e.bridgePorts()); n != 2 {
+		t.Errorf("%d veths, want 2: %v", n, e.bridgePorts())
+	}
+}
+
+// A pod whose sandbox fails half-way leaves no veth, address, netns or hostPort rule.
+func TestNetworkFailedSandboxLeavesNothing(t *testing.T) {
+	e := newEnv(t)
+	port := randomHostPort(t)
+	// A sysctl the kernel refuses (not a number) fails the sandbox after validation.
+	_, _, _ = e.podrun("run", writeYAML(t, fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata:
+  name: badsysctl
+spec:
+  terminationGracePeriodSeconds: 0
+  securityContext:
+    sysctls:
+    - name: net.ipv4.ip_unprivileged_port_start
+      value: "not-a-number"
+  containers:
+  - name: main
+    image: busybox
+    command: ["sleep", "3600"]
+    ports:
+    - containerPort: 80
+      hostPort: %d
+`, port)))
+	// Either refused at run, or the pod stays Pending with a failed sandbox: give it time to fail.
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		out, _, _ := e.podrun("describe", "pod", "badsysctl")
+		if strings.Contains(out, "FailedCreatePodSandBox") || strings.Contains(out, "ailed") {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	desc, _, _ := e.podrun("describe", "pod", "badsysctl")
+	t.Logf("describe badsysctl:\n%s", desc)
+	if p, err := e.getPod("badsysctl"); err == nil && p.Status.Phase == v1.PodRunning {
+		t.Errorf("pod with an invalid sysctl is Running")
+	}
+	// While the pod retries its sandbox, nothing of a failed attempt may stay.
+	time.Sleep(2 * time.Second)
+	if p := e.bridgePorts(); len(p) > 0 {
+		t.Errorf("veths left by a failed sandbox: %v", p)
+	}
+	if ips := e.allocatedIPs(); len(ips) > 0 {
+		t.Errorf("addresses left by a failed sandbox: %v", ips)
+	}
+	if r := e.nftHostPortRules(); len(r) > 0 {
+		t.Errorf("hostPort rules left by a failed sandbox: %v", r)
+	}
+	e.must("delete", "pods", "--all", "--grace-period", "0")
+	if err := e.waitNoPods(60 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	e.checkNoNetworkLeft("after delete")
+}
+
+// 200 create/delete cycles (in batches of 10 concurrent pods, each with a hostPort) leave no
+// veth, netns file, hostPort rule or address.
+func TestNetworkChurn(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	e := newEnv(t)
+	const batch, rounds = 10, 20
+	base := randomHostPort(t)
+	if base > 65000 {
+		base -= 1000
+	}
+	start := time.Now()
+	for r := 0; r < rounds; r++ {
+		var b strings.Builder
+		for i := 0; i < batch; i++ {
+			fmt.Fprintf(&b, `---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: churn%d-%d
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: main
+    image: busybox
+    command: ["sleep", "3600"]
+    ports:
+    - containerPort: 80
+      hostPort: %d
+`, r, i, base+i)
+		}
+		e.runWait(b.String())
+		if n := len(e.allocatedIPs()); n != batch {
+			t.Errorf("round %d: %d addresses allocated, want %d", r, n, batch)
+		}
+		if n := len(e.nftHostPortRules()); n == 0 {
+			t.Errorf("round %d: no hostPort rules", r)
+		}
+		e.must("delete", "pods", "--all", "--grace-period", "0")
+		if err := e.waitNoPods(60 * time.Second); err != nil {
+			t.Fatalf("round %d: %v", r, err)
+		}
+		e.checkNoNetworkLeft(fmt.Sprintf("round %d", r))
+		if t.Failed() {
+			return
+		}
+	}
+	t.Logf("%d create/delete cycles in %v", batch*rounds, time.Since(start).Round(time.Millisecond))
+	e.checkNoLeaks()
+}
