@@ -677,6 +677,100 @@ spec:
 		t.Fatal(err)
 	}
 	e.checkNoNetworkLeft("after delete")
+
+	// Half-way: the pause runs and its netns is pinned when the network refuses the hostPort
+	// (held by a rule of a sandbox the daemon does not know, as after a crash of another
+	// podrun on the same table). The sandbox is removed with everything it had.
+	e.runWait(sleepersPod("plain", "", map[string]int{"main": 3600}))
+	port2 := randomHostPort(t)
+	ghost := fmt.Sprintf(`podrun-hostport sandbox=ghost map=TCP/0.0.0.0/%d pod=default/ghost`, port2)
+	if out, err := exec.Command("nft", "add", "rule", "ip", e.nftTable, "hostports", "tcp", "dport", fmt.Sprint(port2),
+		"counter", "comment", `"`+ghost+`"`).CombinedOutput(); err != nil {
+		t.Fatalf("add the ghost rule: %v: %s", err, out)
+	}
+	e.create(fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata:
+  name: halfway
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: main
+    image: busybox
+    command: ["sleep", "3600"]
+    ports:
+    - containerPort: 80
+      hostPort: %d
+`, port2))
+	deadline = time.Now().Add(20 * time.Second)
+	var desc2 string
+	for time.Now().Before(deadline) {
+		desc2, _, _ = e.podrun("describe", "pod", "halfway")
+		if strings.Contains(desc2, "FailedCreatePodSandBox") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(desc2, "FailedCreatePodSandBox") || !strings.Contains(desc2, fmt.Sprint(port2)) {
+		t.Errorf("no FailedCreatePodSandBox event naming hostPort %d:\n%s", port2, desc2)
+	}
+	// Only the plain pod's network is there (checked several times while the pod retries).
+	for i := 0; i < 5; i++ {
+		if n := len(e.allocatedIPs()); n != 1 {
+			t.Errorf("%d addresses allocated, want 1 (plain): %v", n, e.allocatedIPs())
+		}
+		if n := len(e.bridgePorts()); n != 1 {
+			t.Errorf("%d veths, want 1 (plain): %v", n, e.bridgePorts())
+		}
+		// A retry in progress pins a netns for a moment: wait for it to go.
+		n := 0
+		for w := 0; w < 40; w++ {
+			if n = len(dirEntries(filepath.Join(e.state, "netns"))); n == 1 {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if n != 1 {
+			t.Errorf("%d netns files, want 1 (plain)", n)
+		}
+		if r := e.nftHostPortRules(); len(r) != 1 {
+			t.Errorf("hostPort rules %v, want only the ghost's", r)
+		}
+		if t.Failed() {
+			break
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	// Once the port is free the pod's next sandbox attempt succeeds.
+	e.deleteNftRulesWith("sandbox=ghost")
+	e.waitRunning("halfway", 30*time.Second)
+	if r := e.nftHostPortRules(); len(r) != 1 || strings.Contains(r[0], "ghost") {
+		t.Errorf("hostPort rules %v, want the one of halfway", r)
+	}
+	e.must("delete", "pods", "--all", "--grace-period", "0")
+	if err := e.waitNoPods(60 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	e.checkNoNetworkLeft("after the half-way pod")
+}
+
+// deleteNftRulesWith deletes the rules of the env's hostports chain whose text holds s.
+func (e *env) deleteNftRulesWith(s string) {
+	e.t.Helper()
+	out, err := exec.Command("nft", "-a", "list", "chain", "ip", e.nftTable, "hostports").CombinedOutput()
+	if err != nil {
+		e.t.Fatalf("nft list chain: %v: %s", err, out)
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		i := strings.LastIndex(l, "# handle ")
+		if i < 0 || !strings.Contains(l, s) {
+			continue
+		}
+		h := strings.TrimSpace(l[i+len("# handle "):])
+		if out, err := exec.Command("nft", "delete", "rule", "ip", e.nftTable, "hostports", "handle", h).CombinedOutput(); err != nil {
+			e.t.Fatalf("nft delete rule %s: %v: %s", h, err, out)
+		}
+	}
 }
 
 // 200 create/delete cycles (in batches of 10 concurrent pods, each with a hostPort) leave no
