@@ -46,7 +46,11 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, cfg *cr
 			if err := r.removeContainer(context.Background(), id); err != nil {
 				r.log.Warn("clean up failed container", "container", id, "err", err)
 			}
-			retErr = fmt.Errorf("create container %s: %w", cfg.Container.Name, retErr)
+			// The kubelet's own messages (runAsNonRoot…) are shown as they are, unwrapped.
+			var ce *ConfigError
+			if !errors.As(retErr, &ce) {
+				retErr = fmt.Errorf("create container %s: %w", cfg.Container.Name, retErr)
+			}
 		}
 	}()
 
