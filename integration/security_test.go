@@ -497,14 +497,17 @@ func TestSecuritySocketAccess(t *testing.T) {
 	if err := os.Chmod(e.dir, 0o711); err != nil {
 		t.Fatal(err)
 	}
-	asNobody := func(groups string) (string, int) {
+	asNobody := func(groups string, verb ...string) (string, int) {
+		if len(verb) == 0 {
+			verb = []string{"get", "pods"}
+		}
 		args := []string{"--reuid=65534", "--regid=65534"}
 		if groups == "" {
 			args = append(args, "--clear-groups")
 		} else {
 			args = append(args, "--groups="+groups)
 		}
-		args = append(args, podrunBin(), "--socket", e.socket, "get", "pods")
+		args = append(append(args, podrunBin(), "--socket", e.socket), verb...)
 		out, err := exec.Command("setpriv", args...).CombinedOutput()
 		code := 0
 		if err != nil {
@@ -523,8 +526,20 @@ func TestSecuritySocketAccess(t *testing.T) {
 		t.Errorf("socket mode %v gid %d: want no access for others, group root", st.Mode(), st.Sys().(*syscall.Stat_t).Gid)
 	}
 	out, code := asNobody("")
-	if code == 0 || !strings.Contains(strings.ToLower(out), "permission denied") {
+	if code == 0 || !strings.Contains(out, "permission denied") || !strings.Contains(out, "--socket-group") {
 		t.Errorf("unprivileged user: exit %d %q; want refused with permission denied", code, out)
+	}
+
+	// `run` must not try to start a second daemon when the socket refuses the user.
+	manifest := writeYAML(t, securityPod("bynobody", "", sleeper("main", "", "")))
+	if err := os.Chmod(filepath.Dir(manifest), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(manifest, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := asNobody("", "run", manifest); code == 0 || !strings.Contains(out, "--socket-group") {
+		t.Errorf("unprivileged run: exit %d %q; want refused with permission denied", code, out)
 	}
 
 	// A group made for this test, removed at the end.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"strings"
@@ -76,6 +77,10 @@ func (c *cli) execute(ctx context.Context, args []string) int {
 func (c *cli) errorLine(err error) string {
 	var ue *api.UnreachableError
 	if errors.As(err, &ue) {
+		if errors.Is(ue.Err, fs.ErrPermission) {
+			// The daemon is there but its socket refuses us: saying "start it" would mislead.
+			return fmt.Sprintf("error: %v — only root and members of the daemon's --socket-group may use podrun", ue)
+		}
 		return fmt.Sprintf("error: %v — start it with 'podrun daemon' (or 'podrun run FILE' starts one)", ue)
 	}
 	var se *apierrors.StatusError

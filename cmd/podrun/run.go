@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,7 +40,7 @@ func (c *cli) newRunCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if !api.Alive(c.socket) {
+			if !api.Alive(c.socket) && !socketRefusesUs(c.socket) {
 				if err := c.startDaemon(ctx, c); err != nil {
 					return err
 				}
@@ -222,4 +224,16 @@ func startDaemonProcess(ctx context.Context, c *cli) error {
 func isUnreachable(err error) bool {
 	var ue *api.UnreachableError
 	return errors.As(err, &ue)
+}
+
+// socketRefusesUs reports whether the daemon's socket exists but this user may not connect
+// (not root, not in --socket-group): a daemon is there, so `run` must not start another; the
+// request then fails with the permission error.
+func socketRefusesUs(socket string) bool {
+	conn, err := net.Dial("unix", socket)
+	if err == nil {
+		conn.Close()
+		return false
+	}
+	return errors.Is(err, fs.ErrPermission)
 }
