@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 	v1 "k8s.io/api/core/v1"
@@ -85,14 +86,16 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
 }
 
-var yamlLineRE = regexp.MustCompile(`line (\d+)`)
+// The regexps of this file are compiled on first use: most podrun processes (the monitors)
+// never decode a manifest.
+var yamlLineRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`line (\d+)`) })
 
 // shiftYAMLLines rewrites "line N" in a YAML parser message into a line of the whole file.
 func shiftYAMLLines(msg string, offset int) string {
 	if offset == 0 {
 		return msg
 	}
-	return yamlLineRE.ReplaceAllStringFunc(msg, func(m string) string {
+	return yamlLineRE().ReplaceAllStringFunc(msg, func(m string) string {
 		n, err := strconv.Atoi(strings.TrimPrefix(m, "line "))
 		if err != nil {
 			return m
@@ -200,12 +203,12 @@ func pathLabel(prefix string) string {
 	return strings.TrimSuffix(prefix, ".") + ": "
 }
 
-var strictFieldRE = regexp.MustCompile(`^(unknown|duplicate) field "(.*)"$`)
+var strictFieldRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(unknown|duplicate) field "(.*)"$`) })
 
 // strictError places an "unknown field"/"duplicate field" error of sigs.k8s.io/json (whose
 // path has indices: spec.containers[0].imagee) on its line.
 func (d *docDecoder) strictError(err error, node *yaml.Node, prefix string) error {
-	m := strictFieldRE.FindStringSubmatch(err.Error())
+	m := strictFieldRE().FindStringSubmatch(err.Error())
 	if m == nil {
 		return fmt.Errorf("%s: line %d: %s%v", d.filename, d.line(node), pathLabel(prefix), err)
 	}
@@ -260,15 +263,15 @@ func mapEntry(n *yaml.Node, key string) (*yaml.Node, *yaml.Node) {
 	return nil, nil
 }
 
-var segRE = regexp.MustCompile(`^([^\[\]]*)((?:\[\d+\])*)$`)
-var idxRE = regexp.MustCompile(`\[(\d+)\]`)
+var segRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([^\[\]]*)((?:\[\d+\])*)$`) })
+var idxRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\[(\d+)\]`) })
 
 // findIndexedPath returns the key node of a path like spec.containers[0].imagee (the deepest
 // node found when the path runs out).
 func findIndexedPath(root *yaml.Node, path string) *yaml.Node {
 	cur, last := root, root
 	for _, seg := range strings.Split(path, ".") {
-		m := segRE.FindStringSubmatch(seg)
+		m := segRE().FindStringSubmatch(seg)
 		if m == nil {
 			return last
 		}
@@ -277,7 +280,7 @@ func findIndexedPath(root *yaml.Node, path string) *yaml.Node {
 			return last
 		}
 		last, cur = k, v
-		for _, im := range idxRE.FindAllStringSubmatch(m[2], -1) {
+		for _, im := range idxRE().FindAllStringSubmatch(m[2], -1) {
 			i, _ := strconv.Atoi(im[1])
 			if cur == nil || cur.Kind != yaml.SequenceNode || i >= len(cur.Content) {
 				return last

@@ -238,7 +238,7 @@ func (s *Store) importImage(ctx context.Context, tx *loadTx, ai archiveImage) (*
 }
 
 func checkSHA256(h v1.Hash) error {
-	if h.Algorithm != "sha256" || len(h.Hex) != 64 || !hexRE.MatchString(h.Hex) {
+	if h.Algorithm != "sha256" || len(h.Hex) != 64 || !hexRE().MatchString(h.Hex) {
 		return fmt.Errorf("unsupported digest %q (only sha256)", h.String())
 	}
 	return nil

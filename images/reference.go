@@ -4,21 +4,28 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // The grammar below follows the distribution reference grammar that docker uses
 // (github.com/distribution/reference), written out here so that normalisation does not depend
 // on go-containerregistry's idea of the default registry ("index.docker.io").
+// Compiled on first use (sync.OnceValue): every podrun process, each pod's monitor too, would
+// otherwise carry them from its start.
 var (
 	// One path component of a repository: lowercase alphanumerics joined by ".", "_", "__" or
 	// runs of "-".
-	pathComponentRE = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
+	pathComponentRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`) })
 	// A registry host, optionally with a port: DNS-ish labels or a bracketed IPv6 address.
-	domainRE = regexp.MustCompile(`^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?$`)
-	tagRE    = regexp.MustCompile(`^[\w][\w.-]{0,127}$`)
-	digestRE = regexp.MustCompile(`^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$`)
+	domainRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?$`)
+	})
+	tagRE    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\w][\w.-]{0,127}$`) })
+	digestRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$`)
+	})
 	// A bare 64-hex string is an image ID, never a repository name (docker refuses it too).
-	fullIDRE = regexp.MustCompile(`^[a-f0-9]{64}$`)
+	fullIDRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-f0-9]{64}$`) })
 )
 
 const (
@@ -75,7 +82,7 @@ func parseReference(ref string) (reference, error) {
 	if strings.TrimSpace(ref) != ref {
 		return bad("contains leading or trailing white space")
 	}
-	if fullIDRE.MatchString(ref) {
+	if fullIDRE().MatchString(ref) {
 		return bad("a 64-character hexadecimal string is an image ID, not a repository name")
 	}
 	var r reference
@@ -83,7 +90,7 @@ func parseReference(ref string) (reference, error) {
 	if i := strings.IndexByte(rest, '@'); i >= 0 {
 		r.digest = rest[i+1:]
 		rest = rest[:i]
-		if !digestRE.MatchString(r.digest) {
+		if !digestRE().MatchString(r.digest) {
 			return bad("invalid digest " + fmt.Sprintf("%q", r.digest))
 		}
 	}
@@ -91,7 +98,7 @@ func parseReference(ref string) (reference, error) {
 	if i := strings.LastIndexByte(rest, ':'); i >= 0 && i > strings.LastIndexByte(rest, '/') {
 		r.tag = rest[i+1:]
 		rest = rest[:i]
-		if !tagRE.MatchString(r.tag) {
+		if !tagRE().MatchString(r.tag) {
 			return bad(fmt.Sprintf("invalid tag %q", r.tag))
 		}
 	}
@@ -112,14 +119,14 @@ func parseReference(ref string) (reference, error) {
 	if r.domain == defaultDomain && !strings.Contains(r.path, "/") {
 		r.path = officialRepoPath + r.path
 	}
-	if !domainRE.MatchString(r.domain) {
+	if !domainRE().MatchString(r.domain) {
 		return bad(fmt.Sprintf("invalid registry host %q", r.domain))
 	}
 	if strings.ToLower(r.path) != r.path {
 		return bad("repository name must be lowercase")
 	}
 	for _, c := range strings.Split(r.path, "/") {
-		if !pathComponentRE.MatchString(c) {
+		if !pathComponentRE().MatchString(c) {
 			return bad(fmt.Sprintf("invalid repository path component %q", c))
 		}
 	}

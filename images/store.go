@@ -33,7 +33,8 @@ const (
 	digestAlgoDir = "sha256"
 )
 
-var hexRE = regexp.MustCompile(`^[a-f0-9]+$`)
+// hexRE is compiled on first use: the monitors never need it.
+var hexRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-f0-9]+$`) })
 
 // record is one image as the index stores it.
 type record struct {
@@ -239,12 +240,12 @@ func notFound(ref string) error {
 func (s *Store) resolveLocked(ref string) (*record, error) {
 	if strings.HasPrefix(ref, sha256Prefix) {
 		hex := strings.TrimPrefix(ref, sha256Prefix)
-		if !hexRE.MatchString(hex) {
+		if !hexRE().MatchString(hex) {
 			return nil, fmt.Errorf("invalid image ID %q", ref)
 		}
 		return s.byIDPrefixLocked(ref, hex)
 	}
-	if hexRE.MatchString(ref) && len(ref) >= minIDPrefix && len(ref) <= 64 {
+	if hexRE().MatchString(ref) && len(ref) >= minIDPrefix && len(ref) <= 64 {
 		r, err := s.byIDPrefixLocked(ref, ref)
 		// A short hex string may also be a repository name ("deadbeefcafe"): fall through
 		// to the reference lookup when no ID matches.

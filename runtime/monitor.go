@@ -191,6 +191,7 @@ func (m *monitor) setup() (net.Listener, error) {
 	}
 	m.pauseProc = proc
 	go func() {
+		waitExited(pid)
 		proc.Wait() //nolint:errcheck // the exit status of the pause does not matter
 		m.spawnMu.Lock()
 		delete(m.known, pid)
@@ -334,6 +335,30 @@ func destroyContainer(c *libcontainer.Container, timeout time.Duration) error {
 		}
 	}
 	return c.Destroy()
+}
+
+// waitExited returns once the child pid has exited (it stays a zombie for the caller to reap),
+// without holding an OS thread meanwhile: a blocking wait (os.Process.Wait, which
+// libcontainer's Process.Wait is) pins one thread per waited process for its whole life, and
+// every thread costs the monitor a signal stack, a C stack and a malloc arena. A pidfd turns
+// readable when its process exits, and the Go netpoller watches it for us. On error (no
+// pidfd) the caller's blocking wait still works, only dearer.
+func waitExited(pid int) {
+	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
+	if err != nil {
+		return
+	}
+	f := os.NewFile(uintptr(fd), "pidfd")
+	defer f.Close()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return
+	}
+	rc.Read(func(fd uintptr) bool { //nolint:errcheck // a failed poll falls back to the blocking wait
+		p := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(p, 0)
+		return err != nil && err != unix.EINTR || n > 0
+	})
 }
 
 // reaper reaps orphans the kernel hands to the monitor as child subreaper, leaving alone the

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -188,6 +189,9 @@ func (m *monitor) createContainer(req *monCreateReq) (pid int, retErr error) {
 	m.ctrs[req.ID] = mc
 	m.mu.Unlock()
 	go m.waitContainer(mc)
+	// Creating a container churns through a few MiB (libcontainer's config encodings): give the
+	// freed pages back now rather than keep them for the life of the pod.
+	debug.FreeOSMemory()
 	return pid, nil
 }
 
@@ -204,6 +208,7 @@ func copyLog(wg *sync.WaitGroup, r io.ReadCloser, w io.WriteCloser) {
 // waitContainer waits for the container's init, records its exit in exit.json and only then
 // answers waiters.
 func (m *monitor) waitContainer(mc *monContainer) {
+	waitExited(mc.pid)
 	ps, err := mc.proc.Wait()
 	m.spawnMu.Lock()
 	delete(m.known, mc.pid)

@@ -169,10 +169,12 @@ func (r *Runtime) spawnMonitor(ctx context.Context, id string) error {
 // runtime knobs, which are set for a small monitor from its first allocation on: no heap
 // profiling (its bucket table alone touches about 1 MiB), one P, an eager GC.
 func monitorEnv() []string {
-	env := []string{"GODEBUG=memprofilerate=0", "GOMAXPROCS=1", "GOGC=20"}
+	// MALLOC_ARENA_MAX=1: the static glibc would give every thread that mallocs (cgo thread
+	// starts do) an arena of its own.
+	env := []string{"GODEBUG=memprofilerate=0", "GOMAXPROCS=1", "GOGC=20", "MALLOC_ARENA_MAX=1"}
 	for _, e := range os.Environ() {
 		if strings.HasPrefix(e, "_LIBCONTAINER_") || strings.HasPrefix(e, "GODEBUG=") ||
-			strings.HasPrefix(e, "GOMAXPROCS=") || strings.HasPrefix(e, "GOGC=") {
+			strings.HasPrefix(e, "GOMAXPROCS=") || strings.HasPrefix(e, "GOGC=") || strings.HasPrefix(e, "MALLOC_ARENA_MAX=") {
 			continue
 		}
 		env = append(env, e)
