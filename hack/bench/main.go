@@ -210,9 +210,10 @@ func (b *bench) startDaemon() error {
 		return err
 	}
 	defer logf.Close()
-	cmd := exec.Command(b.bin, "daemon", "--root", filepath.Join(b.dir, "root"),
+	args := []string{"daemon", "--root", filepath.Join(b.dir, "root"),
 		"--state", filepath.Join(b.dir, "state"), "--socket", b.socket,
-		"--log-dir", filepath.Join(b.dir, "logs"), "--cgroup-root", b.cgroupRoot())
+		"--log-dir", filepath.Join(b.dir, "logs"), "--cgroup-root", b.cgroupRoot()}
+	cmd := exec.Command(b.bin, append(args, b.podNetworkArgs()...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -269,6 +270,11 @@ func (b *bench) cleanup() {
 			<-b.done
 		}
 	}
+	// The bench's own bridge, nftables table and address allocations go too.
+	reset := append([]string{"--socket", b.socket, "system", "reset", "--state", filepath.Join(b.dir, "state")}, b.podNetworkArgs()...)
+	if out, err := exec.Command(b.bin, reset...).CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: podrun system reset: %v: %s\n", err, out)
+	}
 	for _, m := range mountsUnder(b.dir) {
 		_ = syscall.Unmount(m, syscall.MNT_DETACH)
 	}
@@ -284,6 +290,15 @@ func (b *bench) cleanup() {
 }
 
 func (b *bench) cgroupRoot() string { return "podrun-bench-" + filepath.Base(b.dir) }
+
+// podNetworkArgs give the bench's daemon a pod network of its own (bridge, address range,
+// nftables table), so it never touches a running podrun's.
+func (b *bench) podNetworkArgs() []string {
+	id := filepath.Base(b.dir)[1:] // 5 hex digits
+	n, _ := strconv.ParseUint(id, 16, 32)
+	return []string{"--bridge", "prb" + id, "--pod-cidr", fmt.Sprintf("10.%d.%d.0/24", 150+n%50, (n/50)%256),
+		"--nft-table", "podrun_bench_" + id, "--masquerade=false"}
+}
 
 // ---- pods
 
