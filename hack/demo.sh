@@ -71,6 +71,13 @@ if ! timeout 20 "$PODRUN" exec mypod -- wget -qO- http://127.0.0.1/; then
 	timeout 20 nsenter -t "$pid" -n busybox wget -qO- http://127.0.0.1/
 fi
 
+# And from the host, on the pod's IP (when the daemon runs a pod network).
+ip=$("$PODRUN" get pod mypod -o json | sed -n 's/.*"podIP": *"\([^"]*\)".*/\1/p' | head -1)
+if [ -n "$ip" ]; then
+	step busybox wget -qO- "http://$ip/" "  # from the host"
+	timeout 20 busybox wget -qO- "http://$ip/" || echo "demo: no answer on $ip from the host" >&2
+fi
+
 cat <<'MSG'
 
 The pod keeps running. Try:
