@@ -21,6 +21,11 @@ import (
 // not allow (safe set + the daemon's --allowed-unsafe-sysctls patterns).
 func validateSecurity(s *v1.PodSpec, fp *field.Path, allowedUnsafeSysctls []string) field.ErrorList {
 	var errs field.ErrorList
+	// Running such a pod in the host's user namespace would silently give its root the host's
+	// root: refuse rather than pretend (podrun does not make user namespaces).
+	if s.HostUsers != nil && !*s.HostUsers {
+		errs = append(errs, field.Forbidden(fp.Child("hostUsers"), "podrun does not support user namespaces: hostUsers must be true or unset"))
+	}
 	if sc := s.SecurityContext; sc != nil {
 		scp := fp.Child("securityContext")
 		errs = append(errs, validateID(sc.RunAsUser, scp.Child("runAsUser"))...)
