@@ -824,3 +824,55 @@ spec:
 	t.Logf("%d create/delete cycles in %v", batch*rounds, time.Since(start).Round(time.Millisecond))
 	e.checkNoLeaks()
 }
+
+// Pods asking for the same hostPort at the same time: exactly one is accepted, the others are
+// refused at `podrun run` with one line.
+func TestNetworkHostPortRace(t *testing.T) {
+	e := newEnv(t)
+	port := randomHostPort(t)
+	const n = 6
+	var wg sync.WaitGroup
+	codes := make([]int, n)
+	stderrs := make([]string, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			y := writeYAML(t, fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata:
+  name: race%d
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: main
+    image: busybox
+    command: ["sleep", "3600"]
+    ports:
+    - containerPort: 80
+      hostPort: %d
+`, i, port))
+			_, stderrs[i], codes[i] = e.podrun("run", y)
+		}(i)
+	}
+	wg.Wait()
+	accepted := 0
+	for i := 0; i < n; i++ {
+		if codes[i] == 0 {
+			accepted++
+			continue
+		}
+		if !oneLine(stderrs[i]) || !strings.Contains(stderrs[i], "already allocated") {
+			t.Errorf("race%d refused with %q, want one line saying the port is allocated", i, stderrs[i])
+		}
+	}
+	if accepted != 1 {
+		t.Fatalf("%d of %d pods with hostPort %d accepted, want 1", accepted, n, port)
+	}
+	out := e.must("get", "pods", "-o", "name")
+	if got := len(strings.Fields(out)); got != 1 {
+		t.Errorf("%d pods listed, want 1: %q", got, out)
+	}
+	// Deleting a pod still starting can leave a runc state dir (reported to runtime): let it run.
+	e.waitRunning(strings.TrimPrefix(strings.TrimSpace(out), "pod/"), 30*time.Second)
+}

@@ -287,6 +287,14 @@ func (m *Manager) Create(ctx context.Context, in *v1.Pod) (*v1.Pod, error) {
 	// The worker exists before the pod is visible, so that a Delete can always reach it.
 	e.w = newWorker(m, e, false)
 	m.mu.Lock()
+	// Checked again with the registration: a concurrent Create may have taken one of the
+	// hostPorts while this pod was written to disk.
+	if errs := m.hostPortConflictsLocked(p); len(errs) > 0 {
+		delete(m.names, key)
+		m.mu.Unlock()
+		_ = os.RemoveAll(m.podDir(p.UID))
+		return nil, invalid(p.Name, errs)
+	}
 	m.pods[p.UID] = e
 	out := p.DeepCopy()
 	m.notifyLocked(watch.Added, out)
