@@ -262,6 +262,13 @@ func TestSecurityCapabilitiesAndPrivileged(t *testing.T) {
 	if _, stderr, code := e.inside("caps", "priv", "sysctl", "-w", "kernel.shm_rmid_forced=1"); code != 0 {
 		t.Errorf("privileged container: sysctl -w: exit %d %s", code, stderr)
 	}
+	// /sys: read-only by default, writable for privileged (cat reads its own mountinfo).
+	for c, wantRO := range map[string]bool{"plain": true, "priv": false} {
+		out, _, _ := e.inside("caps", c, "cat", "/proc/self/mountinfo")
+		if ro, ok := mountReadOnly(out, "/sys"); !ok || ro != wantRO {
+			t.Errorf("%s: /sys read-only = %v (found %v), want %v", c, ro, ok, wantRO)
+		}
+	}
 	// Devices: the standard set by default; the host's with privileged.
 	for _, dev := range []string{"loop0", "kmsg", "loop-control"} {
 		if !fileExists("/dev/" + dev) {
@@ -279,6 +286,18 @@ func TestSecurityCapabilitiesAndPrivileged(t *testing.T) {
 			t.Errorf("default container lacks /dev/%s: %s", dev, stderr)
 		}
 	}
+}
+
+// mountReadOnly reports whether the last mount at target in a mountinfo is read-only (its
+// per-mount options, field 6), and whether there is one.
+func mountReadOnly(mountinfo, target string) (ro, found bool) {
+	for _, line := range strings.Split(mountinfo, "\n") {
+		f := strings.Fields(line)
+		if len(f) > 5 && f[4] == target {
+			ro, found = strings.Contains(","+f[5]+",", ",ro,"), true
+		}
+	}
+	return ro, found
 }
 
 func firstLine(s string) string {
@@ -373,8 +392,10 @@ func TestSecuritySeccompDaemonFlags(t *testing.T) {
 	e.runWait(securityPod("seccomp", "",
 		sleeper("local", "{seccompProfile: {type: Localhost, localhostProfile: profiles/nomkdir.json}}", ""),
 		sleeper("plain", "", ""),
-		sleeper("unconfined", "{seccompProfile: {type: Unconfined}}", "")))
+		sleeper("unconfined", "{seccompProfile: {type: Unconfined}}", ""),
+		sleeper("priv", "{privileged: true}", "")))
 	e.waitRunning("seccomp", 30*time.Second)
+	wantStatus(t, "privileged under --seccomp-default", e.procStatus("seccomp", "priv"), map[string]string{"Seccomp": "0"})
 	wantStatus(t, "Localhost", e.procStatus("seccomp", "local"), map[string]string{"Seccomp": "2"})
 	if _, stderr, code := e.inside("seccomp", "local", "mkdir", "/tmp/d"); code == 0 || !strings.Contains(stderr, "Operation not permitted") {
 		t.Errorf("Localhost profile: mkdir exit %d %q, want Operation not permitted", code, stderr)
@@ -428,18 +449,8 @@ func TestSecurityPause(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	found := false
-	for _, line := range strings.Split(string(mi), "\n") {
-		f := strings.Fields(line)
-		if len(f) > 5 && f[4] == "/" {
-			found = true
-			if !strings.Contains(","+f[5]+",", ",ro,") {
-				t.Errorf("pause root mount is not read-only: %s", line)
-			}
-		}
-	}
-	if !found {
-		t.Errorf("no root mount in the pause's mountinfo:\n%s", mi)
+	if ro, found := mountReadOnly(string(mi), "/"); !found || !ro {
+		t.Errorf("pause root mount read-only = %v (found %v):\n%s", ro, found, mi)
 	}
 }
 
