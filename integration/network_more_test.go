@@ -15,12 +15,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/vishvananda/netns"
 	v1 "k8s.io/api/core/v1"
 )
 
@@ -875,4 +877,110 @@ spec:
 	}
 	// Deleting a pod still starting can leave a runc state dir (reported to runtime): let it run.
 	e.waitRunning(strings.TrimPrefix(strings.TrimSpace(out), "pod/"), 30*time.Second)
+}
+
+// listenUDPInNetns opens a UDP socket bound to port inside the network namespace pinned at
+// nsPath (the test's own pod): the socket stays there after the thread returns to the host.
+func listenUDPInNetns(t *testing.T, nsPath string, port int) *net.UDPConn {
+	t.Helper()
+	type res struct {
+		c   *net.UDPConn
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		goruntime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			ch <- res{nil, err}
+			return
+		}
+		defer orig.Close()
+		target, err := netns.GetFromPath(nsPath)
+		if err != nil {
+			ch <- res{nil, err}
+			return
+		}
+		defer target.Close()
+		if err := netns.Set(target); err != nil {
+			ch <- res{nil, err}
+			return
+		}
+		c, lerr := net.ListenUDP("udp4", &net.UDPAddr{Port: port})
+		if err := netns.Set(orig); err != nil {
+			// The thread stays locked and dies with the goroutine.
+			ch <- res{nil, fmt.Errorf("back to the host netns: %w", err)}
+			return
+		}
+		goruntime.UnlockOSThread()
+		ch <- res{c, lerr}
+	}()
+	r := <-ch
+	if r.err != nil {
+		t.Fatalf("UDP socket in %s: %v", nsPath, r.err)
+	}
+	t.Cleanup(func() { r.c.Close() })
+	return r.c
+}
+
+// A UDP hostPort and a TCP hostPort bound to hostIP 127.0.0.1 reach the pod through 127.0.0.1.
+func TestNetworkHostPortUDPAndHostIP(t *testing.T) {
+	e := newEnv(t)
+	e.loadImage("demoapp")
+	tcpPort, udpPort := randomHostPort(t), randomHostPort(t)
+	e.runWait(fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata:
+  name: ports
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: demoapp
+    image: ikubernetes/demoapp:v1.0
+    ports:
+    - containerPort: 80
+      hostPort: %d
+      hostIP: 127.0.0.1
+    - containerPort: 5353
+      hostPort: %d
+      protocol: UDP
+`, tcpPort, udpPort))
+	e.waitRunning("ports", 30*time.Second)
+	if body, err := httpGet(fmt.Sprintf("http://127.0.0.1:%d/", tcpPort), 25); err != nil || !strings.Contains(body, "ports") {
+		t.Errorf("TCP hostPort %d on hostIP 127.0.0.1: %q, %v\n%s", tcpPort, body, err, e.nftList())
+	}
+
+	srv := listenUDPInNetns(t, e.inspect("ports").Sandbox.Namespaces["net"], 5353)
+	go func() {
+		buf := make([]byte, 512)
+		for {
+			n, from, err := srv.ReadFromUDP(buf)
+			if err != nil {
+				return
+			}
+			_, _ = srv.WriteToUDP(append([]byte("pong:"), buf[:n]...), from)
+		}
+	}()
+	c, err := net.Dial("udp4", fmt.Sprintf("127.0.0.1:%d", udpPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var got string
+	for i := 0; i < 10 && got == ""; i++ {
+		_, _ = c.Write([]byte("ping"))
+		_ = c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		buf := make([]byte, 512)
+		if n, err := c.Read(buf); err == nil {
+			got = string(buf[:n])
+		}
+	}
+	if got != "pong:ping" {
+		t.Errorf("UDP hostPort %d: got %q, want pong:ping\n%s", udpPort, got, e.nftList())
+	}
+	e.must("delete", "pod", "ports", "--grace-period", "0")
+	if err := e.waitNoPods(60 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	e.checkNoNetworkLeft("after delete")
 }
