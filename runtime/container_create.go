@@ -112,7 +112,11 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, cfg *cr
 	if err := writeJSONAtomic(filepath.Join(dir, "container.json"), rec); err != nil {
 		return "", err
 	}
-	req := monCreateReq{ID: id, Bundle: dir, LogPath: cfg.LogPath, TTY: spec.Process != nil && spec.Process.Terminal, Stdin: cfg.Container.Stdin}
+	launch, err := newLaunchSpec(id, dir, spec)
+	if err != nil {
+		return "", fmt.Errorf("create container %s: %w", id, err)
+	}
+	req := monCreateReq{ID: id, Bundle: dir, LogPath: cfg.LogPath, TTY: spec.Process != nil && spec.Process.Terminal, Stdin: cfg.Container.Stdin, Launch: launch}
 	if err := r.monitor(sandboxID).call(ctx, "create", req, &monCreateResp{}); err != nil {
 		return "", err
 	}

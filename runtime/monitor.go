@@ -158,20 +158,14 @@ func (m *monitor) setup() (net.Listener, error) {
 	if err := readJSON(filepath.Join(dir, "monitor.json"), &mcfg); err != nil {
 		return nil, fmt.Errorf("read monitor config: %w", err)
 	}
+	ls, err := loadLaunch(mcfg.Launch, m.id, dir)
+	if err != nil {
+		return nil, fmt.Errorf("pause: %w", err)
+	}
+	mcfg.Launch = nil // used once: let it go
 	m.cfg = mcfg
-	spec, err := readSpec(dir)
-	if err != nil {
-		return nil, fmt.Errorf("read pause spec: %w", err)
-	}
-	cfg, err := libcontainerConfig(m.id, dir, spec)
-	if err != nil {
-		return nil, err
-	}
-	proc, err := newProcess(spec.Process, true)
-	if err != nil {
-		return nil, err
-	}
-	c, err := libcontainer.Create(m.p.runc(), m.id, cfg)
+	proc := ls.process()
+	c, err := libcontainer.Create(m.p.runc(), m.id, ls.Config)
 	if err != nil {
 		return nil, fmt.Errorf("create pause: %w", err)
 	}
@@ -210,13 +204,13 @@ func (m *monitor) setup() (net.Listener, error) {
 	}()
 
 	// Now that libcontainer made the pod cgroup, leave the daemon's.
-	if err := moveToPodCgroup(podCgroupParent(spec.Linux.CgroupsPath), "monitor-"+m.id[:12]); err != nil {
+	if err := moveToPodCgroup(podCgroupParent(ls.CgroupsPath), "monitor-"+m.id[:12]); err != nil {
 		m.log.Warn("monitor stays in the daemon's cgroup", "err", err)
 	}
 	st := cri.SandboxStatus{
 		ID: m.id, PodUID: mcfg.PodUID, State: cri.SandboxReady, Pid: pid,
 		CreatedAt: time.Now().UTC(), Namespaces: map[string]string{},
-		CgroupParent: podCgroupParent(spec.Linux.CgroupsPath), Hostname: mcfg.Hostname,
+		CgroupParent: podCgroupParent(ls.CgroupsPath), Hostname: mcfg.Hostname,
 		HostnamePath: mcfg.HostnamePath, HostsPath: mcfg.HostsPath, ResolvConfPath: mcfg.ResolvConfPath,
 	}
 	pins := []struct{ kind, path string }{}
@@ -288,6 +282,8 @@ type monitorConfig struct {
 	HostnamePath   string `json:"hostnamePath"`
 	HostsPath      string `json:"hostsPath"`
 	ResolvConfPath string `json:"resolvConfPath"`
+	// Launch is the pause's spec, converted by the daemon (see launchSpec).
+	Launch *launchSpec `json:"launch,omitempty"`
 }
 
 // podCgroupParent returns "/podrun/pod<uid>" for the pause's "/podrun/pod<uid>/<id>".

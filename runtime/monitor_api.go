@@ -30,6 +30,8 @@ type monCreateReq struct {
 	LogPath string `json:"logPath"`
 	TTY     bool   `json:"tty,omitempty"`
 	Stdin   bool   `json:"stdin,omitempty"`
+	// Launch is the bundle's spec, converted by the daemon (see launchSpec).
+	Launch *launchSpec `json:"launch,omitempty"`
 }
 
 type monCreateResp struct {

@@ -36,18 +36,12 @@ func (m *monitor) createContainer(req *monCreateReq) (pid int, retErr error) {
 	if m.get(req.ID) != nil {
 		return 0, fmt.Errorf("create container %s: already exists", req.ID)
 	}
-	spec, err := readSpec(req.Bundle)
+	ls, err := loadLaunch(req.Launch, req.ID, req.Bundle)
 	if err != nil {
 		return 0, fmt.Errorf("create container %s: %w", req.ID, err)
 	}
-	cfg, err := libcontainerConfig(req.ID, req.Bundle, spec)
-	if err != nil {
-		return 0, fmt.Errorf("create container %s: %w", req.ID, err)
-	}
-	proc, err := newProcess(spec.Process, true)
-	if err != nil {
-		return 0, fmt.Errorf("create container %s: %w", req.ID, err)
-	}
+	cfg, proc := ls.Config, ls.process()
+	req.Launch = nil // used once: let it go
 	if err := os.MkdirAll(filepath.Dir(req.LogPath), 0o755); err != nil {
 		return 0, fmt.Errorf("create container %s: log dir: %w", req.ID, err)
 	}
@@ -73,7 +67,7 @@ func (m *monitor) createContainer(req *monCreateReq) (pid int, retErr error) {
 	}()
 
 	var consoleParent *os.File
-	if spec.Process.Terminal {
+	if ls.Terminal {
 		parent, child, err := utils.NewSockPair("console")
 		if err != nil {
 			return 0, fmt.Errorf("create container %s: console socket: %w", req.ID, err)

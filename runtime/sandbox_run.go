@@ -76,8 +76,12 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *cri.SandboxConfig) (_ 
 	if err := writeJSONAtomic(filepath.Join(dir, "config.json"), spec); err != nil {
 		return nil, err
 	}
+	launch, err := newLaunchSpec(id, dir, spec)
+	if err != nil {
+		return nil, fmt.Errorf("pause: %w", err)
+	}
 	mcfg := monitorConfig{
-		PodUID: string(pod.UID), Hostname: hostname,
+		Launch: launch, PodUID: string(pod.UID), Hostname: hostname,
 		HostNetwork: pod.Spec.HostNetwork, HostIPC: pod.Spec.HostIPC,
 		SharePID: pod.Spec.ShareProcessNamespace != nil && *pod.Spec.ShareProcessNamespace && !pod.Spec.HostPID,
 	}
