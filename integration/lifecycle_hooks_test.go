@@ -55,7 +55,7 @@ spec:
 `)
 	}
 	e.waitFor("poststart-always", 30*time.Second, "restarted after postStart failure", restartsAtLeast("main", 1))
-	e.describeHas("poststart-always", 10*time.Second, "FailedPostStartHook", "Killing")
+	e.describeHas("poststart-always", 10*time.Second, "FailedPostStartHook", "PostStartHook failed", "Killing")
 	p := e.waitPhase("poststart-never", v1.PodFailed, 30*time.Second)
 	cs := containerStatus(p, "main")
 	if cs.State.Terminated == nil || cs.RestartCount != 0 {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/podrun/podrun/cri"
+	"github.com/podrun/podrun/probe"
 	"golang.org/x/sys/unix"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -288,7 +289,10 @@ func (w *worker) startContainer(ctx context.Context, sandboxID string, c *v1.Con
 		switch {
 		case ctx.Err() != nil:
 		case err != nil:
-			w.event(ref, v1.EventTypeWarning, evFailedPostStartHook, err.Error())
+			// The kubelet keeps the handler's output out of the event (it may hold secrets):
+			// the detail goes to the log only.
+			w.m.log.Warn("postStart hook failed", "pod", w.pod.Namespace+"/"+w.pod.Name, "container", c.Name, "error", err.Error())
+			w.event(ref, v1.EventTypeWarning, evFailedPostStartHook, probe.FailedPostStartHookMessage)
 			w.killAsync(ctx, c, isInit, id, w.podGrace(), evFailedPostStartHook)
 		default:
 			w.setStatus(c.Name, isInit, func(s *v1.ContainerStatus) {
@@ -362,7 +366,8 @@ func (w *worker) stopWithPreStop(ctx context.Context, c *v1.Container, isInit bo
 			startedAt = st.State.Running.StartedAt.Time
 		}
 		if err := h.PreStop(hctx, w.target(c, id, startedAt)); err != nil {
-			w.event(containerRef(c.Name, isInit), v1.EventTypeWarning, evFailedPreStopHook, err.Error())
+			w.m.log.Warn("preStop hook failed", "pod", w.pod.Namespace+"/"+w.pod.Name, "container", c.Name, "error", err.Error())
+			w.event(containerRef(c.Name, isInit), v1.EventTypeWarning, evFailedPreStopHook, probe.FailedPreStopHookMessage)
 		}
 		cancel()
 	}
