@@ -66,8 +66,12 @@ func WithUser(s *specs.Spec, in *SpecInput) error {
 		runAsNonRoot = csc.RunAsNonRoot
 	}
 	imageUser := imageConfig(in).User
+	db, err := readImageUserDB(in.Rootfs)
+	if err != nil {
+		return err
+	}
 	if runAsNonRoot != nil && *runAsNonRoot {
-		if err := verifyRunAsNonRoot(in, runAsUser, imageUser); err != nil {
+		if err := verifyRunAsNonRoot(in, db, runAsUser, imageUser); err != nil {
 			return err
 		}
 	}
@@ -77,10 +81,6 @@ func WithUser(s *specs.Spec, in *SpecInput) error {
 		}
 	}
 
-	db, err := readImageUserDB(in.Rootfs)
-	if err != nil {
-		return err
-	}
 	var u processUser
 	if runAsUser != nil {
 		u.UID = uint32(*runAsUser)
@@ -110,9 +110,11 @@ func WithUser(s *specs.Spec, in *SpecInput) error {
 }
 
 // verifyRunAsNonRoot is the kubelet's check, with its messages: the uid must be known to be
-// non-zero before the container is made. A named image user is refused even when the image's
-// passwd would resolve it, because the kubelet decides from the image config alone.
-func verifyRunAsNonRoot(in *SpecInput, runAsUser *int64, imageUser string) error {
+// non-zero before the container is made. A named image user is resolved in the image's
+// /etc/passwd (the kubelet decides from the image config alone and refuses every name; podrun
+// has the rootfs at hand, so `USER app` with app = 1000 runs); a name the passwd lacks gets the
+// kubelet's "non-numeric user" message.
+func verifyRunAsNonRoot(in *SpecInput, db *imageUserDB, runAsUser *int64, imageUser string) error {
 	pod, name := formatPod(in.Config.Pod), in.Config.Container.Name
 	if runAsUser != nil {
 		if *runAsUser == 0 {
@@ -126,6 +128,12 @@ func verifyRunAsNonRoot(in *SpecInput, runAsUser *int64, imageUser string) error
 	userPart, _, _ := strings.Cut(imageUser, ":")
 	uid, err := strconv.ParseInt(userPart, 10, 64)
 	if err != nil {
+		if e, ok := db.userByName(userPart); ok {
+			if e.UID == 0 {
+				return configError("container has runAsNonRoot and image will run as root (pod: %q, container: %s)", pod, name)
+			}
+			return nil
+		}
 		return configError("container has runAsNonRoot and image has non-numeric user (%s), cannot verify user is non-root (pod: %q, container: %s)", userPart, pod, name)
 	}
 	if uid == 0 {

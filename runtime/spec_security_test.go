@@ -110,13 +110,17 @@ func TestRunAsNonRoot(t *testing.T) {
 		podUser    *int64
 		ctrUser    *int64
 		ctrNonRoot *bool
+		passwd     bool   // the image has an /etc/passwd with app (1000) and toor (0)
 		want       string // "" = allowed
 	}{
 		{name: "image root (no USER)", want: "container has runAsNonRoot and image will run as root " + pod},
 		{name: "image uid 0", imageUser: "0:0", want: "container has runAsNonRoot and image will run as root " + pod},
 		{name: "image numeric non-root", imageUser: "1000"},
-		{name: "image named user", imageUser: "app", want: "container has runAsNonRoot and image has non-numeric user (app), cannot verify user is non-root " + pod},
-		{name: "image named user:group", imageUser: "app:staff", want: "container has runAsNonRoot and image has non-numeric user (app), cannot verify user is non-root " + pod},
+		{name: "image named user not in passwd", imageUser: "ghost", want: "container has runAsNonRoot and image has non-numeric user (ghost), cannot verify user is non-root " + pod},
+		{name: "image named user:group not in passwd", imageUser: "ghost:staff", want: "container has runAsNonRoot and image has non-numeric user (ghost), cannot verify user is non-root " + pod},
+		{name: "image named user resolved non-root", imageUser: "app", passwd: true},
+		{name: "image named user:group resolved non-root", imageUser: "app:staff", passwd: true},
+		{name: "image named user resolved to root", imageUser: "toor", passwd: true, want: "container has runAsNonRoot and image will run as root " + pod},
 		{name: "runAsUser non-root wins over named image user", imageUser: "app", podUser: ptr(int64(1000))},
 		{name: "runAsUser 0", imageUser: "1000", ctrUser: ptr(int64(0)), want: "container's runAsUser breaks non-root policy " + pod},
 		{name: "container runAsNonRoot false overrides pod", ctrNonRoot: ptr(false)},
@@ -127,6 +131,9 @@ func TestRunAsNonRoot(t *testing.T) {
 				psc(func(sc *v1.PodSecurityContext) { sc.RunAsNonRoot, sc.RunAsUser = ptr(true), tt.podUser }),
 				csc(func(sc *v1.SecurityContext) { sc.RunAsUser, sc.RunAsNonRoot = tt.ctrUser, tt.ctrNonRoot }))
 			in.Config.Image.Config.User = tt.imageUser
+			if tt.passwd {
+				in.Rootfs = fakeRootfs(t, "root:x:0:0::/root:/bin/sh\ntoor:x:0:0::/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n", "staff:x:50:\n")
+			}
 			_, err := applyOpt(t, WithUser, in)
 			if tt.want == "" {
 				if err != nil {
