@@ -5,7 +5,13 @@ package integration
 // the kernel says of that process (/proc/self/status, id, errno of a refused call).
 
 import (
+	"archive/tar"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -571,5 +577,104 @@ func TestSecuritySocketAccess(t *testing.T) {
 	}
 	if out, code := asNobody(""); code == 0 {
 		t.Errorf("non-member with --socket-group: allowed: %q", out)
+	}
+}
+
+// loadUserImage loads a copy of the busybox test image whose config says USER user, tagged
+// busybox-user-<name>:latest, and returns that reference. The docker-archive is rewritten: a
+// new config file named by its digest, the manifest pointing at it, the layer unchanged.
+func (e *env) loadUserImage(name, user string) string {
+	e.t.Helper()
+	src, err := os.ReadFile(imageTar(e.t, "busybox"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	files := map[string][]byte{}
+	var order []string
+	tr := tar.NewReader(bytes.NewReader(src))
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		} else if err != nil {
+			e.t.Fatal(err)
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		files[h.Name] = b
+		order = append(order, h.Name)
+	}
+	var manifest []map[string]any
+	if err := json.Unmarshal(files["manifest.json"], &manifest); err != nil || len(manifest) != 1 {
+		e.t.Fatalf("busybox archive manifest: %v", err)
+	}
+	oldConfig := manifest[0]["Config"].(string)
+	var cfg map[string]any
+	if err := json.Unmarshal(files[oldConfig], &cfg); err != nil {
+		e.t.Fatal(err)
+	}
+	cfg["config"].(map[string]any)["User"] = user
+	cfgBytes, _ := json.Marshal(cfg)
+	sum := sha256.Sum256(cfgBytes)
+	newConfig := "sha256:" + hex.EncodeToString(sum[:])
+	ref := "busybox-user-" + name + ":latest"
+	manifest[0]["Config"], manifest[0]["RepoTags"] = newConfig, []string{ref}
+	files["manifest.json"], _ = json.Marshal(manifest)
+	delete(files, oldConfig)
+	files[newConfig] = cfgBytes
+
+	var out bytes.Buffer
+	tw := tar.NewWriter(&out)
+	for _, n := range append(order, newConfig) {
+		b, ok := files[n]
+		if !ok {
+			continue
+		}
+		delete(files, n)
+		if err := tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Size: int64(len(b)), Typeflag: tar.TypeReg}); err != nil {
+			e.t.Fatal(err)
+		}
+		if _, err := tw.Write(b); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		e.t.Fatal(err)
+	}
+	path := filepath.Join(e.dir, "busybox-user-"+name+".tar")
+	if err := os.WriteFile(path, out.Bytes(), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+	e.must("load", "-i", path)
+	return ref
+}
+
+// runAsNonRoot with an image whose USER is a name: resolved in the image's /etc/passwd (app is
+// 1000: it runs as 1000; root: refused), a name the passwd lacks gets the kubelet's
+// "non-numeric user" message.
+func TestSecurityRunAsNonRootNamedImageUser(t *testing.T) {
+	e := newEnv(t)
+	app, root, ghost := e.loadUserImage("app", "app"), e.loadUserImage("root", "root"), e.loadUserImage("ghost", "ghost")
+	pod := func(name, image string) string {
+		return fmt.Sprintf("apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\nspec:\n  terminationGracePeriodSeconds: 1\n  securityContext: {runAsNonRoot: true}\n  containers:\n  - name: main\n    image: %s\n    imagePullPolicy: Never\n    command: [sleep, \"3600\"]\n", name, image)
+	}
+	e.runWait(pod("named-app", app))
+	e.waitRunning("named-app", 30*time.Second)
+	wantStatus(t, "USER app", e.procStatus("named-app", "main"), map[string]string{"Uid": "1000 1000 1000 1000", "Gid": "1000 1000 1000 1000"})
+
+	for name, c := range map[string]struct{ image, msg string }{
+		"named-root":  {root, "container has runAsNonRoot and image will run as root"},
+		"named-ghost": {ghost, "container has runAsNonRoot and image has non-numeric user (ghost), cannot verify user is non-root"},
+	} {
+		e.create(pod(name, c.image))
+		p := e.waitFor(name, 30*time.Second, "CreateContainerConfigError", func(p *v1.Pod) bool {
+			cs := containerStatus(p, "main")
+			return cs != nil && cs.State.Waiting != nil && cs.State.Waiting.Reason == "CreateContainerConfigError"
+		})
+		if msg := containerStatus(p, "main").State.Waiting.Message; !strings.HasPrefix(msg, c.msg) {
+			t.Errorf("%s: waiting message %q, want %q…", name, msg, c.msg)
+		}
 	}
 }
