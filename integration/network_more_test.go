@@ -119,6 +119,18 @@ func (e *env) checkNoNetworkLeft(when string) {
 	}
 }
 
+// deleteAndCheckNetwork deletes pods (names, or "--all") with no grace period, waits until no
+// pod is left and checks that nothing of the pod network is.
+func (e *env) deleteAndCheckNetwork(timeout time.Duration, when string, pods ...string) {
+	e.t.Helper()
+	args := []string{"delete", "pods"}
+	e.must(append(append(args, pods...), "--grace-period", "0")...)
+	if err := e.waitNoPods(timeout); err != nil {
+		e.t.Fatal(err)
+	}
+	e.checkNoNetworkLeft(when)
+}
+
 func execOut(t *testing.T, e *env, pod, container string, cmd ...string) string {
 	t.Helper()
 	args := []string{"exec", pod}
@@ -332,11 +344,7 @@ spec:
 		}
 	})
 
-	e.must("delete", "pods", "--all", "--grace-period", "0")
-	if err := e.waitNoPods(60 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	e.checkNoNetworkLeft("after delete")
+	e.deleteAndCheckNetwork(60*time.Second, "after delete", "--all")
 }
 
 // hostNameservers are the host's non-loopback resolvers, as a pod with dnsPolicy
@@ -581,11 +589,7 @@ func TestNetworkParallelPods(t *testing.T) {
 	if got := len(e.bridgePorts()); got != n {
 		t.Errorf("%d veths on the bridge, want %d", got, n)
 	}
-	e.must("delete", "pods", "--all", "--grace-period", "0")
-	if err := e.waitNoPods(90 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	e.checkNoNetworkLeft("after deleting the 20 pods")
+	e.deleteAndCheckNetwork(90*time.Second, "after deleting the 20 pods", "--all")
 }
 
 // A daemon killed with SIGKILL and started again re-adopts the pod: same IP, still reachable.
@@ -674,11 +678,7 @@ spec:
 	if r := e.nftHostPortRules(); len(r) > 0 {
 		t.Errorf("hostPort rules left by a failed sandbox: %v", r)
 	}
-	e.must("delete", "pods", "--all", "--grace-period", "0")
-	if err := e.waitNoPods(60 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	e.checkNoNetworkLeft("after delete")
+	e.deleteAndCheckNetwork(60*time.Second, "after delete", "--all")
 
 	// Half-way: the pause runs and its netns is pinned when the network refuses the hostPort
 	// (held by a rule of a sandbox the daemon does not know, as after a crash of another
@@ -749,11 +749,7 @@ spec:
 	if r := e.nftHostPortRules(); len(r) != 1 || strings.Contains(r[0], "ghost") {
 		t.Errorf("hostPort rules %v, want the one of halfway", r)
 	}
-	e.must("delete", "pods", "--all", "--grace-period", "0")
-	if err := e.waitNoPods(60 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	e.checkNoNetworkLeft("after the half-way pod")
+	e.deleteAndCheckNetwork(60*time.Second, "after the half-way pod", "--all")
 }
 
 // deleteNftRulesWith deletes the rules of the env's hostports chain whose text holds s.
@@ -978,9 +974,46 @@ spec:
 	if got != "pong:ping" {
 		t.Errorf("UDP hostPort %d: got %q, want pong:ping\n%s", udpPort, got, e.nftList())
 	}
-	e.must("delete", "pod", "ports", "--grace-period", "0")
-	if err := e.waitNoPods(60 * time.Second); err != nil {
-		t.Fatal(err)
+	e.deleteAndCheckNetwork(60*time.Second, "after delete", "ports")
+}
+
+// `podrun system reset` with no daemon and no pod left removes the bridge and the table.
+func TestNetworkSystemReset(t *testing.T) {
+	e := newEnv(t)
+	port := randomHostPort(t)
+	e.runWait(fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata:
+  name: r
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: main
+    image: busybox
+    command: ["sleep", "3600"]
+    ports:
+    - containerPort: 80
+      hostPort: %d
+`, port))
+	if _, err := os.Stat("/sys/class/net/" + e.bridge); err != nil {
+		t.Fatalf("no bridge %s with a pod running: %v", e.bridge, err)
 	}
-	e.checkNoNetworkLeft("after delete")
+	if e.nftList() == "" || len(e.nftHostPortRules()) != 1 {
+		t.Fatalf("table %s: want one hostPort rule:\n%s", e.nftTable, e.nftList())
+	}
+	e.deleteAndCheckNetwork(60*time.Second, "after delete", "--all")
+	e.stopDaemon()
+	args := append([]string{"--socket", e.socket, "system", "reset", "--state", e.state}, e.netArgs()...)
+	if out, err := exec.Command(podrunBin(), args...).CombinedOutput(); err != nil {
+		t.Fatalf("system reset: %v: %s", err, out)
+	}
+	if _, err := os.Stat("/sys/class/net/" + e.bridge); err == nil {
+		t.Errorf("bridge %s left after system reset", e.bridge)
+	}
+	if out, err := exec.Command("nft", "list", "table", "ip", e.nftTable).CombinedOutput(); err == nil {
+		t.Errorf("table %s left after system reset:\n%s", e.nftTable, out)
+	}
+	if _, err := os.Stat(filepath.Join(e.state, "ipam")); err == nil {
+		t.Errorf("IPAM state left after system reset")
+	}
 }

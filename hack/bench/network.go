@@ -38,12 +38,13 @@ func netBenchNames() (bridge, cidr, table string) {
 // networkBench adds the network rows to b's table. runs is the number of setup/teardown
 // samples; podsPerBatch the pods started at once for the pods/s figures.
 func (b *bench) networkBench(runs, podsPerBatch int, busyboxTar string) error {
-	setup, teardown, err := networkSetupTeardown(runs * 5)
+	setup, teardown, both, err := networkSetupTeardown(runs * 5)
 	if err != nil {
 		return fmt.Errorf("network setup/teardown: %w", err)
 	}
 	b.add("network setup (veth, IP, hostPort; Manager)", dur(setup), "", "", "")
-	b.add("network teardown (Manager)", dur(teardown), "", "", "")
+	b.add("network teardown (Manager)", dur(teardown), "", "", "most of it: the kernel's veth delete")
+	b.add("network setup + teardown per pod", dur(both), "", "", "")
 
 	type mode struct {
 		name, flag  string
@@ -75,17 +76,17 @@ func (b *bench) networkBench(runs, podsPerBatch int, busyboxTar string) error {
 
 // networkSetupTeardown times Manager.Setup and Teardown of one pod with a hostPort on a fresh
 // netns each time; it removes the bridge, table and state after.
-func networkSetupTeardown(n int) (setup, teardown time.Duration, err error) {
+func networkSetupTeardown(n int) (setup, teardown, both time.Duration, err error) {
 	dir, err := os.MkdirTemp("", "podrun-netbench-")
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	defer os.RemoveAll(dir)
 	bridge, cidr, table := netBenchNames()
 	m, err := network.New(network.Config{Bridge: bridge, PodCIDR: cidr, Table: table, StateDir: dir,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
 	defer func() {
 		if rerr := m.Reset(context.Background()); rerr != nil && err == nil {
@@ -95,12 +96,12 @@ func networkSetupTeardown(n int) (setup, teardown time.Duration, err error) {
 	pod := &v1.Pod{}
 	pod.Name, pod.Namespace = "bench", "default"
 	pod.Spec.Containers = []v1.Container{{Name: "c", Ports: []v1.ContainerPort{{ContainerPort: 80, HostPort: 0, Protocol: v1.ProtocolTCP}}}}
-	var sd, td []time.Duration
+	var sd, td, bd []time.Duration
 	ctx := context.Background()
 	for i := 0; i < n+1; i++ {
 		nsPath := filepath.Join(dir, fmt.Sprintf("netns-%d", i))
 		if err := pinNewNetns(nsPath); err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		// A hostPort per pod, so that the nftables part is measured too.
 		pod.Spec.Containers[0].Ports[0].HostPort = int32(30000 + i)
@@ -112,17 +113,17 @@ func networkSetupTeardown(n int) (setup, teardown time.Duration, err error) {
 		t2 := time.Now()
 		_ = sandbox.Unpin(nsPath)
 		if serr != nil {
-			return 0, 0, serr
+			return 0, 0, 0, serr
 		}
 		if terr != nil {
-			return 0, 0, terr
+			return 0, 0, 0, terr
 		}
 		if i == 0 {
 			continue // warm-up: the bridge and the table are made by the first Setup
 		}
-		sd, td = append(sd, t1.Sub(t0)), append(td, t2.Sub(t1))
+		sd, td, bd = append(sd, t1.Sub(t0)), append(td, t2.Sub(t1)), append(bd, t2.Sub(t0))
 	}
-	return median(sd), median(td), nil
+	return median(sd), median(td), median(bd), nil
 }
 
 // pinNewNetns pins a new network namespace on path, as the sandbox pins <state>/netns/<id>:
