@@ -160,6 +160,22 @@ spec:
 		t.Errorf("the process did not get TERM first: %q", got)
 	}
 
+	// `delete --grace-period 1` overrides the pod's 30 s.
+	e.create(strings.Replace(busyboxPod("stubborn-cli", "Always", "trap 'echo ignored' TERM; while :; do sleep 0.1; done"),
+		"terminationGracePeriodSeconds: 5", "terminationGracePeriodSeconds: 30", 1))
+	e.waitRunning("stubborn-cli", 30*time.Second)
+	start = time.Now()
+	e.must("delete", "pod", "stubborn-cli", "--grace-period", "1")
+	for time.Since(start) < 15*time.Second {
+		if _, err := e.getPod("stubborn-cli"); err != nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if took := time.Since(start); took < 800*time.Millisecond || took > 4*time.Second {
+		t.Errorf("delete --grace-period 1: pod gone after %v, want ≈1 s", took)
+	}
+
 	p := e.waitFor("stubborn-live", 30*time.Second, "killed by liveness", func(p *v1.Pod) bool {
 		cs := containerStatus(p, "main")
 		return cs != nil && cs.LastTerminationState.Terminated != nil

@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -216,6 +215,7 @@ spec:
 `
 	}
 	e.create(sidecarPod("sc-never", "Never", "echo app-up >> /out/sc-never; sleep 3; exit 0"))
+	e.create(sidecarPod("sc-restart", "Always", "sleep 3600"))
 	e.create(sidecarPod("sc-always", "Always", "trap 'echo app >> /out/sc-always; exit 0' TERM; echo app-up >> /out/sc-always; while :; do sleep 0.1; done"))
 
 	// While the app runs the sidecar runs too, and counts in READY (2/2).
@@ -238,6 +238,17 @@ spec:
 	}
 	if got := readLines(t, filepath.Join(dir, "sc-never")); len(got) < 2 || got[0] != "side-up" || got[1] != "app-up" {
 		t.Errorf("sc-never start order %q, want side-up then app-up", got)
+	}
+
+	// A sidecar that dies is restarted beside the running app.
+	e.waitRunning("sc-restart", 30*time.Second)
+	e.execOut("sc-restart", "side", "kill", "-TERM", "1") // its trap exits 0: sidecars restart whatever the code
+	p := e.waitFor("sc-restart", 30*time.Second, "sidecar restarted", func(p *v1.Pod) bool {
+		side := containerStatus(p, "side")
+		return side != nil && side.RestartCount >= 1 && side.State.Running != nil
+	})
+	if app := containerStatus(p, "app"); app.RestartCount != 0 || app.State.Running == nil {
+		t.Errorf("the app was disturbed by its sidecar's restart: %+v", app)
 	}
 
 	e.waitRunning("sc-always", 30*time.Second)
@@ -281,7 +292,6 @@ func TestLifecycleGetPodsWatch(t *testing.T) {
 	if len(statuses) < 2 || !contains(statuses, "Running") || !contains(statuses, "Completed") {
 		t.Errorf("watch lines %q: want Running then Completed", lines)
 	}
-	_ = os.Remove
 }
 
 func contains(list []string, s string) bool {
