@@ -507,8 +507,20 @@ func TestNetworkHostPort(t *testing.T) {
 	}
 }
 
+// busyboxHostPortPod is a sleeping busybox pod whose port 80 is hostPort port.
+func busyboxHostPortPod(name string, port int) string {
+	return hostPortPod(name, "busybox", `["sleep", "3600"]`, port)
+}
+
 // demoappHostPortPod is a demoapp pod whose port 80 is hostPort port.
 func demoappHostPortPod(name string, port int) string {
+	return hostPortPod(name, "ikubernetes/demoapp:v1.0", "", port)
+}
+
+func hostPortPod(name, image, command string, port int) string {
+	if command != "" {
+		command = "\n    command: " + command
+	}
 	return fmt.Sprintf(`apiVersion: v1
 kind: Pod
 metadata:
@@ -516,12 +528,12 @@ metadata:
 spec:
   terminationGracePeriodSeconds: 0
   containers:
-  - name: demoapp
-    image: ikubernetes/demoapp:v1.0
+  - name: main
+    image: %s%s
     ports:
     - containerPort: 80
       hostPort: %d
-`, name, port)
+`, name, image, command, port)
 }
 
 func errorsIsRefused(err error) bool {
@@ -690,20 +702,7 @@ spec:
 		"counter", "comment", `"`+ghost+`"`).CombinedOutput(); err != nil {
 		t.Fatalf("add the ghost rule: %v: %s", err, out)
 	}
-	e.create(fmt.Sprintf(`apiVersion: v1
-kind: Pod
-metadata:
-  name: halfway
-spec:
-  terminationGracePeriodSeconds: 0
-  containers:
-  - name: main
-    image: busybox
-    command: ["sleep", "3600"]
-    ports:
-    - containerPort: 80
-      hostPort: %d
-`, port2))
+	e.create(busyboxHostPortPod("halfway", port2))
 	deadline = time.Now().Add(20 * time.Second)
 	var desc2 string
 	for time.Now().Before(deadline) {
@@ -787,21 +786,7 @@ func TestNetworkChurn(t *testing.T) {
 	for r := 0; r < rounds; r++ {
 		var b strings.Builder
 		for i := 0; i < batch; i++ {
-			fmt.Fprintf(&b, `---
-apiVersion: v1
-kind: Pod
-metadata:
-  name: churn%d-%d
-spec:
-  terminationGracePeriodSeconds: 0
-  containers:
-  - name: main
-    image: busybox
-    command: ["sleep", "3600"]
-    ports:
-    - containerPort: 80
-      hostPort: %d
-`, r, i, base+i)
+			b.WriteString("---\n" + busyboxHostPortPod(fmt.Sprintf("churn%d-%d", r, i), base+i))
 		}
 		e.runWait(b.String())
 		if n := len(e.allocatedIPs()); n != batch {
@@ -836,20 +821,7 @@ func TestNetworkHostPortRace(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			y := writeYAML(t, fmt.Sprintf(`apiVersion: v1
-kind: Pod
-metadata:
-  name: race%d
-spec:
-  terminationGracePeriodSeconds: 0
-  containers:
-  - name: main
-    image: busybox
-    command: ["sleep", "3600"]
-    ports:
-    - containerPort: 80
-      hostPort: %d
-`, i, port))
+			y := writeYAML(t, busyboxHostPortPod(fmt.Sprintf("race%d", i), port))
 			_, stderrs[i], codes[i] = e.podrun("run", y)
 		}(i)
 	}
@@ -981,20 +953,7 @@ spec:
 func TestNetworkSystemReset(t *testing.T) {
 	e := newEnv(t)
 	port := randomHostPort(t)
-	e.runWait(fmt.Sprintf(`apiVersion: v1
-kind: Pod
-metadata:
-  name: r
-spec:
-  terminationGracePeriodSeconds: 0
-  containers:
-  - name: main
-    image: busybox
-    command: ["sleep", "3600"]
-    ports:
-    - containerPort: 80
-      hostPort: %d
-`, port))
+	e.runWait(busyboxHostPortPod("r", port))
 	if _, err := os.Stat("/sys/class/net/" + e.bridge); err != nil {
 		t.Fatalf("no bridge %s with a pod running: %v", e.bridge, err)
 	}
