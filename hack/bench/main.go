@@ -166,6 +166,10 @@ func (b *bench) run(runs int, counts []int, busyboxTar string) error {
 		growth := float64(b.daemonRSS[hi]-b.daemonRSS[lo]) / float64(hi-lo) / 1024
 		b.add(fmt.Sprintf("daemon RSS growth per pod (%d→%d pods)", lo, hi), fmt.Sprintf("%.2f MiB", growth), "", "", "")
 	}
+	// Exec-probe cost (probe.go): 50 containers probed every second, 3 windows of 10 s.
+	if err := b.probeCost(ctx, runs, 50, 3, 10*time.Second); err != nil {
+		return err
+	}
 	b.print()
 	return nil
 }
