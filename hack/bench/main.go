@@ -170,6 +170,10 @@ func (b *bench) run(runs int, counts []int, busyboxTar string) error {
 	if err := b.probeCost(ctx, runs, 50, 3, 10*time.Second); err != nil {
 		return err
 	}
+	// Pod network (network.go): Manager setup/teardown, pods/s bridge vs none vs hostNetwork.
+	if err := b.networkBench(runs, 10, busyboxTar); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: network:", err)
+	}
 	b.print()
 	return nil
 }
