@@ -474,6 +474,7 @@ func TestNetworkHostPort(t *testing.T) {
 		if !oneLine(stderr) || !strings.Contains(stderr, fmt.Sprint(port)) || !strings.Contains(stderr, "hp1") {
 			t.Errorf("conflict error: want one line naming the port and pod hp1, got exit %d: %q %q", code, out, stderr)
 		}
+		t.Logf("refused at run: %s", strings.TrimSpace(stderr))
 		if _, err := e.getPod("hp2"); err == nil {
 			t.Errorf("refused pod hp2 is listed")
 		}
@@ -974,5 +975,32 @@ func TestNetworkSystemReset(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(e.state, "ipam")); err == nil {
 		t.Errorf("IPAM state left after system reset")
+	}
+}
+
+// A pod that has finished (Succeeded) gives its hostPort back: another pod may take it, and
+// the finished pod keeps its status until deleted.
+func TestNetworkHostPortFreedByFinishedPod(t *testing.T) {
+	e := newEnv(t)
+	port := randomHostPort(t)
+	done := strings.Replace(busyboxHostPortPod("done", port), `["sleep", "3600"]`, `["true"]`, 1)
+	done = strings.Replace(done, "spec:\n", "spec:\n  restartPolicy: Never\n", 1)
+	e.create(done)
+	e.waitPhase("done", v1.PodSucceeded, 30*time.Second)
+	// The sandbox is stopped just after the phase turns terminal.
+	deadline := time.Now().Add(10 * time.Second)
+	for len(e.nftHostPortRules()) > 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if r := e.nftHostPortRules(); len(r) > 0 {
+		t.Errorf("a Succeeded pod still maps its hostPort: %v", r)
+	}
+	if ips := e.allocatedIPs(); len(ips) > 0 {
+		t.Errorf("a Succeeded pod still holds %v", ips)
+	}
+	e.runWait(busyboxHostPortPod("next", port))
+	e.waitRunning("next", 30*time.Second)
+	if r := e.nftHostPortRules(); len(r) != 1 {
+		t.Errorf("hostPort rules %v, want the one of pod next", r)
 	}
 }
