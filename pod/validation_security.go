@@ -47,7 +47,7 @@ func validateSecurity(s *v1.PodSpec, fp *field.Path, allowedUnsafeSysctls []stri
 		}
 		errs = append(errs, validateSeccomp(sc.SeccompProfile, scp.Child("seccompProfile"))...)
 		errs = append(errs, validateAppArmor(sc.AppArmorProfile, scp.Child("appArmorProfile"))...)
-		errs = append(errs, validateSysctls(sc.Sysctls, scp.Child("sysctls"), allowedUnsafeSysctls)...)
+		errs = append(errs, validateSysctls(sc.Sysctls, scp.Child("sysctls"), allowedUnsafeSysctls, s.HostNetwork, s.HostIPC)...)
 	}
 	for i := range s.Containers {
 		errs = append(errs, validateContainerSecurity(s.Containers[i].SecurityContext, fp.Child("containers").Index(i).Child("securityContext"))...)
@@ -186,7 +186,7 @@ func validateLocalProfile(p string, fp *field.Path) field.ErrorList {
 // sysctlNameRE is the API server's sysctl name format (dot or slash form).
 var sysctlNameRE = regexp.MustCompile(`^([a-z0-9]([-_a-z0-9]*[a-z0-9])?[\./])*[a-z0-9]([-_a-z0-9]*[a-z0-9])?$`)
 
-func validateSysctls(list []v1.Sysctl, fp *field.Path, allowedUnsafe []string) field.ErrorList {
+func validateSysctls(list []v1.Sysctl, fp *field.Path, allowedUnsafe []string, hostNet, hostIPC bool) field.ErrorList {
 	var errs field.ErrorList
 	seen := sets.New[string]()
 	for i, s := range list {
@@ -203,6 +203,9 @@ func validateSysctls(list []v1.Sysctl, fp *field.Path, allowedUnsafe []string) f
 			errs = append(errs, field.Forbidden(np, fmt.Sprintf("sysctl %q is not namespaced: it would change the whole node", s.Name)))
 		case !sandbox.SysctlAllowed(name, allowedUnsafe):
 			errs = append(errs, field.Forbidden(np, fmt.Sprintf("unsafe sysctl %q is not allowed: start the daemon with --allowed-unsafe-sysctls to allow it", s.Name)))
+		case hostNet && sandbox.SysctlNamespace(name) == "net", hostIPC && sandbox.SysctlNamespace(name) == "ipc":
+			// The pod would change the host's own namespace (the kubelet's admission message).
+			errs = append(errs, field.Forbidden(np, fmt.Sprintf("sysctl %q not allowed with host %s enabled", s.Name, sandbox.SysctlNamespace(name))))
 		}
 		seen.Insert(name)
 	}

@@ -21,6 +21,7 @@ func TestValidateSecurity(t *testing.T) {
 		ctr     *v1.SecurityContext
 		unsafe  []string
 		noUsers bool
+		hostNet bool
 		wantErr string // field path of the first error; "" = valid
 	}{
 		{name: "empty"},
@@ -47,12 +48,15 @@ func TestValidateSecurity(t *testing.T) {
 		{name: "unsafe sysctl allowed by pattern", pod: &v1.PodSecurityContext{Sysctls: []v1.Sysctl{{Name: "net.core.somaxconn", Value: "1"}}}, unsafe: []string{"net.core.*"}},
 		{name: "node-wide sysctl even if allowed", pod: &v1.PodSecurityContext{Sysctls: []v1.Sysctl{{Name: "kernel.panic", Value: "1"}}}, unsafe: []string{"kernel.panic"}, wantErr: "spec.securityContext.sysctls[0].name"},
 		{name: "duplicate sysctl", pod: &v1.PodSecurityContext{Sysctls: []v1.Sysctl{{Name: "kernel.shm_rmid_forced", Value: "1"}, {Name: "kernel/shm_rmid_forced", Value: "0"}}}, wantErr: "spec.securityContext.sysctls[1].name"},
+		{name: "net sysctl with hostNetwork", hostNet: true, pod: &v1.PodSecurityContext{Sysctls: []v1.Sysctl{{Name: "net.ipv4.tcp_syncookies", Value: "1"}}}, wantErr: "spec.securityContext.sysctls[0].name"},
+		{name: "ipc sysctl with hostNetwork", hostNet: true, pod: &v1.PodSecurityContext{Sysctls: []v1.Sysctl{{Name: "kernel.shm_rmid_forced", Value: "1"}}}},
 		{name: "hostUsers false", noUsers: true, wantErr: "spec.hostUsers"},
 		{name: "bad sysctl name", pod: &v1.PodSecurityContext{Sysctls: []v1.Sysctl{{Name: "Kernel..x", Value: "1"}}}, wantErr: "spec.securityContext.sysctls[0].name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			spec := &v1.PodSpec{SecurityContext: tt.pod, Containers: []v1.Container{{Name: "c", SecurityContext: tt.ctr}}}
+			spec.HostNetwork = tt.hostNet
 			if tt.noUsers {
 				spec.HostUsers = &no
 			}
