@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,29 +15,9 @@ import (
 // a restarted daemon re-adopts them and reports exits that happened meanwhile.
 func TestDaemonKill9(t *testing.T) {
 	e := newEnv(t)
-	hp := filepath.Join(e.dir, "hostpath")
-	if err := os.MkdirAll(hp, 0o777); err != nil {
-		t.Fatal(err)
-	}
+	hp := e.hostDir()
 	e.runWait(busyboxPod("ticker", "Always", "i=0; while true; do i=$((i+1)); echo tick$i; sleep 0.2; done"))
-	e.runWait(fmt.Sprintf(`apiVersion: v1
-kind: Pod
-metadata:
-  name: exiter
-spec:
-  restartPolicy: Never
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: main
-    image: busybox
-    imagePullPolicy: IfNotPresent
-    command: ["sh", "-c", "while [ ! -f /hp/go ]; do sleep 0.1; done; exit 7"]
-    volumeMounts:
-    - {name: hp, mountPath: /hp}
-  volumes:
-  - name: hp
-    hostPath: {path: %s}
-`, hp))
+	e.runWait(hostPathPod("exiter", "Never", 1, "while [ ! -f /hp/go ]; do sleep 0.1; done; exit 7", hp))
 	e.waitRunning("ticker", 30*time.Second)
 	e.waitRunning("exiter", 30*time.Second)
 	ti := e.inspect("ticker")
@@ -124,27 +103,8 @@ func fileSize(p string) int64 {
 // the daemon that comes back, and its previous exit is its lastState.
 func TestDaemonRestartRestartsCrashed(t *testing.T) {
 	e := newEnv(t)
-	hp := filepath.Join(e.dir, "hostpath")
-	if err := os.MkdirAll(hp, 0o777); err != nil {
-		t.Fatal(err)
-	}
-	e.runWait(fmt.Sprintf(`apiVersion: v1
-kind: Pod
-metadata:
-  name: crasher
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: main
-    image: busybox
-    imagePullPolicy: IfNotPresent
-    command: ["sh", "-c", "while [ ! -f /hp/crash ]; do sleep 0.1; done; rm /hp/crash; exit 3"]
-    volumeMounts:
-    - {name: hp, mountPath: /hp}
-  volumes:
-  - name: hp
-    hostPath: {path: %s}
-`, hp))
+	hp := e.hostDir()
+	e.runWait(hostPathPod("crasher", "Always", 1, "while [ ! -f /hp/crash ]; do sleep 0.1; done; rm /hp/crash; exit 3", hp))
 	pid := e.inspect("crasher").containerPid(t, "main")
 	if !e.killDaemon(syscall.SIGKILL, 5*time.Second) {
 		t.Fatal("daemon did not die of SIGKILL")

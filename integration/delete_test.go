@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,27 +12,8 @@ import (
 // Delete sends the stop signal, waits for the grace period, kills, and removes everything.
 func TestDeleteGraceful(t *testing.T) {
 	e := newEnv(t)
-	hp := filepath.Join(e.dir, "hostpath")
-	if err := os.MkdirAll(hp, 0o777); err != nil {
-		t.Fatal(err)
-	}
-	e.runWait(fmt.Sprintf(`apiVersion: v1
-kind: Pod
-metadata:
-  name: graceful
-spec:
-  terminationGracePeriodSeconds: 20
-  containers:
-  - name: main
-    image: busybox
-    imagePullPolicy: IfNotPresent
-    command: ["sh", "-c", "trap 'echo term > /hp/marker; exit 0' TERM; while true; do sleep 0.1; done"]
-    volumeMounts:
-    - {name: hp, mountPath: /hp}
-  volumes:
-  - name: hp
-    hostPath: {path: %s, type: Directory}
-`, hp))
+	hp := e.hostDir()
+	e.runWait(hostPathPod("graceful", "Always", 20, "trap 'echo term > /hp/marker; exit 0' TERM; while true; do sleep 0.1; done", hp))
 	e.waitRunning("graceful", 30*time.Second)
 	pid := e.inspect("graceful").containerPid(t, "main")
 	start := time.Now()
@@ -42,6 +22,7 @@ spec:
 		t.Fatal(err)
 	}
 	took := time.Since(start)
+	t.Logf("delete of a container that exits on SIGTERM: gone after %v", took)
 	b, err := os.ReadFile(filepath.Join(hp, "marker"))
 	if err != nil || strings.TrimSpace(string(b)) != "term" {
 		t.Errorf("marker written by the SIGTERM trap = %q, %v; want \"term\"", b, err)

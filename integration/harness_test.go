@@ -847,3 +847,36 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+// hostDir makes a directory below T for a hostPath volume; it goes with the env.
+func (e *env) hostDir() string {
+	e.t.Helper()
+	dir := filepath.Join(e.dir, "hostpath")
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		e.t.Fatal(err)
+	}
+	return dir
+}
+
+// hostPathPod renders a one-container busybox pod running script with the host directory dir
+// mounted at /hp.
+func hostPathPod(name, restartPolicy string, grace int, script, dir string) string {
+	return fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata:
+  name: %s
+spec:
+  restartPolicy: %s
+  terminationGracePeriodSeconds: %d
+  containers:
+  - name: main
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: ["sh", "-c", %q]
+    volumeMounts:
+    - {name: hp, mountPath: /hp}
+  volumes:
+  - name: hp
+    hostPath: {path: %s, type: Directory}
+`, name, restartPolicy, grace, script, dir)
+}
