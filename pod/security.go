@@ -58,10 +58,12 @@ func seLinuxEnabled() bool {
 const (
 	evAppArmorNotEnabled = "AppArmorNotEnabled"
 	evSELinuxNotEnabled  = "SELinuxNotEnabled"
+	evAppArmorNoDefault  = "AppArmorProfileNotApplied"
 )
 
 // macWarnings are the Warning events for a container that asks for an AppArmor profile or
-// SELinux options on a host without that module. The kubelet refuses an AppArmor pod on such
+// SELinux options on a host without that module, or for AppArmor RuntimeDefault (podrun has no
+// default profile to load; the runtime applies Localhost ones). The kubelet refuses an AppArmor pod on such
 // a host; podrun runs it (it cannot confine it either way) and says so, once per container
 // start, so that `describe pod` shows why the profile is not in effect.
 func macWarnings(pod *v1.Pod, c *v1.Container, apparmor, selinux bool) (reasons, msgs []string) {
@@ -79,9 +81,15 @@ func macWarnings(pod *v1.Pod, c *v1.Container, apparmor, selinux bool) (reasons,
 			se = csc.SELinuxOptions
 		}
 	}
-	if aa != nil && aa.Type != v1.AppArmorProfileTypeUnconfined && !apparmor {
+	switch {
+	case aa == nil || aa.Type == v1.AppArmorProfileTypeUnconfined:
+	case !apparmor:
 		reasons = append(reasons, evAppArmorNotEnabled)
 		msgs = append(msgs, fmt.Sprintf("Cannot enforce AppArmor profile %s on container %s: AppArmor is not enabled on the host; the container runs without it", appArmorName(aa), c.Name))
+	case aa.Type == v1.AppArmorProfileTypeRuntimeDefault:
+		// The runtime applies Localhost profiles only: podrun loads no default profile.
+		reasons = append(reasons, evAppArmorNoDefault)
+		msgs = append(msgs, fmt.Sprintf("AppArmor profile RuntimeDefault on container %s: podrun has no default AppArmor profile; name a loaded one with type Localhost. The container runs without AppArmor", c.Name))
 	}
 	if se != nil && *se != (v1.SELinuxOptions{}) && !selinux {
 		reasons = append(reasons, evSELinuxNotEnabled)

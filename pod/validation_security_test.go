@@ -88,6 +88,7 @@ func TestMACWarnings(t *testing.T) {
 	}{
 		{name: "host has neither", want: []string{evAppArmorNotEnabled, evSELinuxNotEnabled}},
 		{name: "host has both", apparmor: true, selinux: true},
+		{name: "runtime default on an AppArmor host", container: &v1.SecurityContext{AppArmorProfile: &v1.AppArmorProfile{Type: v1.AppArmorProfileTypeRuntimeDefault}}, apparmor: true, selinux: true, want: []string{evAppArmorNoDefault}},
 		{name: "container unconfined", container: &v1.SecurityContext{AppArmorProfile: &v1.AppArmorProfile{Type: v1.AppArmorProfileTypeUnconfined}}, want: []string{evSELinuxNotEnabled}},
 	}
 	for _, tt := range tests {

@@ -96,6 +96,8 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, cfg *cr
 		PidsLimit:            r.cfg.PidsLimit,
 		HostCapabilities:     r.host.capabilities,
 		NodeHostname:         r.host.hostname,
+		AppArmorEnabled:      r.host.appArmor,
+		SELinuxEnabled:       r.host.seLinux,
 	})
 	if err != nil {
 		return "", err

@@ -12,11 +12,19 @@ type hostFacts struct {
 	capabilities []string // the daemon's bounding set: runc cannot grant more
 	hostname     string
 	memTotal     int64 // bytes, 0 = unknown
+	// Linux security modules enabled on the host: their profiles apply only then.
+	appArmor, seLinux bool
 }
 
 func readHostFacts() hostFacts {
 	var h hostFacts
 	h.hostname, _ = os.Hostname()
+	if b, err := os.ReadFile("/sys/module/apparmor/parameters/enabled"); err == nil {
+		h.appArmor = strings.HasPrefix(string(b), "Y")
+	}
+	if _, err := os.Stat("/sys/fs/selinux/enforce"); err == nil {
+		h.seLinux = true
+	}
 	if v := procField("/proc/self/status", "CapBnd:"); v != "" {
 		if mask, err := strconv.ParseUint(v, 16, 64); err == nil {
 			h.capabilities = CapabilitiesFromMask(mask)

@@ -39,6 +39,10 @@ type SpecInput struct {
 	// own bounding set): runc cannot grant a capability the daemon lacks, so a privileged or
 	// "ALL" container would otherwise fail to start. nil = AllCapabilities.
 	HostCapabilities []string
+	// AppArmorEnabled and SELinuxEnabled say whether the host has these modules: their
+	// profiles are applied only then (WithMACProfiles).
+	AppArmorEnabled bool
+	SELinuxEnabled  bool
 	// NodeHostname is the host's hostname: a hostNetwork container's HOSTNAME (it shares the
 	// host's UTS namespace). "" = Sandbox.Hostname.
 	NodeHostname string
@@ -100,6 +104,7 @@ var ContainerSpecOpts = []SpecOpt{
 	WithReadonlyRootfs,
 	WithMaskedPaths,
 	WithSeccomp,
+	WithMACProfiles,
 	WithResources,
 	WithOOMScoreAdj,
 	WithCgroupsPath,

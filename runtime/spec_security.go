@@ -358,3 +358,48 @@ func loadLocalhostSeccomp(s *specs.Spec, root string, name *string) (*specs.Linu
 	}
 	return sc, nil
 }
+
+// WithMACProfiles applies appArmorProfile and seLinuxOptions (the container's over the pod's)
+// when the host has that module; without it they cannot apply (the pod manager records a
+// Warning event) and are left out, since runc would fail the container on them.
+//
+// AppArmor: Localhost names a profile the admin loaded (runc fails the start when it is not
+// loaded, as the kubelet would report); RuntimeDefault and Unconfined set nothing: podrun
+// loads no default profile of its own (the pod manager warns of it). SELinux: the process label
+// user:role:type:level, missing parts from the container defaults, and the mount label of the
+// same level.
+func WithMACProfiles(s *specs.Spec, in *SpecInput) error {
+	s.Process.ApparmorProfile, s.Process.SelinuxLabel, s.Linux.MountLabel = "", "", ""
+	psc, csc := podSC(in), containerSC(in)
+	if in.AppArmorEnabled {
+		aa := psc.AppArmorProfile
+		if csc.AppArmorProfile != nil {
+			aa = csc.AppArmorProfile
+		}
+		if aa != nil && aa.Type == v1.AppArmorProfileTypeLocalhost && aa.LocalhostProfile != nil {
+			s.Process.ApparmorProfile = *aa.LocalhostProfile
+		}
+	}
+	if in.SELinuxEnabled && !isPrivileged(in) {
+		var o v1.SELinuxOptions
+		for _, src := range []*v1.SELinuxOptions{psc.SELinuxOptions, csc.SELinuxOptions} {
+			if src == nil {
+				continue
+			}
+			o.User, o.Role, o.Type, o.Level = orString(src.User, o.User), orString(src.Role, o.Role), orString(src.Type, o.Type), orString(src.Level, o.Level)
+		}
+		if o != (v1.SELinuxOptions{}) {
+			level := orString(o.Level, "s0")
+			s.Process.SelinuxLabel = strings.Join([]string{orString(o.User, "system_u"), orString(o.Role, "system_r"), orString(o.Type, "container_t"), level}, ":")
+			s.Linux.MountLabel = "system_u:object_r:container_file_t:" + level
+		}
+	}
+	return nil
+}
+
+func orString(v, def string) string {
+	if v != "" {
+		return v
+	}
+	return def
+}

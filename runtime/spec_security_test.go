@@ -374,3 +374,70 @@ func TestCapabilitiesFromMask(t *testing.T) {
 		t.Errorf("got %v", got)
 	}
 }
+
+func TestWithMACProfiles(t *testing.T) {
+	local := "my-profile"
+	tests := []struct {
+		name              string
+		pod               func(*v1.PodSecurityContext)
+		ctr               func(*v1.SecurityContext)
+		apparmor, selinux bool
+		wantAA, wantSE    string
+		wantMount         string
+	}{
+		{name: "nothing asked"},
+		{name: "localhost apparmor, host without it",
+			pod: func(sc *v1.PodSecurityContext) {
+				sc.AppArmorProfile = &v1.AppArmorProfile{Type: v1.AppArmorProfileTypeLocalhost, LocalhostProfile: &local}
+			}},
+		{name: "localhost apparmor", apparmor: true, wantAA: "my-profile",
+			pod: func(sc *v1.PodSecurityContext) {
+				sc.AppArmorProfile = &v1.AppArmorProfile{Type: v1.AppArmorProfileTypeLocalhost, LocalhostProfile: &local}
+			}},
+		{name: "container unconfined over pod localhost", apparmor: true,
+			pod: func(sc *v1.PodSecurityContext) {
+				sc.AppArmorProfile = &v1.AppArmorProfile{Type: v1.AppArmorProfileTypeLocalhost, LocalhostProfile: &local}
+			},
+			ctr: func(sc *v1.SecurityContext) {
+				sc.AppArmorProfile = &v1.AppArmorProfile{Type: v1.AppArmorProfileTypeUnconfined}
+			}},
+		{name: "runtime default apparmor sets nothing", apparmor: true,
+			ctr: func(sc *v1.SecurityContext) {
+				sc.AppArmorProfile = &v1.AppArmorProfile{Type: v1.AppArmorProfileTypeRuntimeDefault}
+			}},
+		{name: "selinux, host without it",
+			ctr: func(sc *v1.SecurityContext) { sc.SELinuxOptions = &v1.SELinuxOptions{Level: "s0:c1,c2"} }},
+		{name: "selinux level, container over pod", selinux: true,
+			pod: func(sc *v1.PodSecurityContext) {
+				sc.SELinuxOptions = &v1.SELinuxOptions{Type: "spc_t", Level: "s0:c9"}
+			},
+			ctr:    func(sc *v1.SecurityContext) { sc.SELinuxOptions = &v1.SELinuxOptions{Level: "s0:c1,c2"} },
+			wantSE: "system_u:system_r:spc_t:s0:c1,c2", wantMount: "system_u:object_r:container_file_t:s0:c1,c2"},
+		{name: "selinux not for privileged", selinux: true,
+			ctr: func(sc *v1.SecurityContext) {
+				sc.SELinuxOptions = &v1.SELinuxOptions{Level: "s0:c1"}
+				sc.Privileged = ptr(true)
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var opts []func(*SpecInput)
+			if tt.pod != nil {
+				opts = append(opts, psc(tt.pod))
+			}
+			if tt.ctr != nil {
+				opts = append(opts, csc(tt.ctr))
+			}
+			in := testInput(t, opts...)
+			in.AppArmorEnabled, in.SELinuxEnabled = tt.apparmor, tt.selinux
+			s, err := applyOpt(t, WithMACProfiles, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Process.ApparmorProfile != tt.wantAA || s.Process.SelinuxLabel != tt.wantSE || s.Linux.MountLabel != tt.wantMount {
+				t.Errorf("apparmor %q selinux %q mount %q, want %q %q %q", s.Process.ApparmorProfile,
+					s.Process.SelinuxLabel, s.Linux.MountLabel, tt.wantAA, tt.wantSE, tt.wantMount)
+			}
+		})
+	}
+}
