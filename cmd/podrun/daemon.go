@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -132,6 +133,10 @@ func (c *cli) runDaemon(ctx context.Context, o daemonOptions) error {
 		return err
 	}
 	slog.SetDefault(log)
+	// The socket is bound with the umask's mode before Serve narrows it to 0660: with a umask
+	// of 0 anyone could connect in between. Adding 022 (never removing bits) closes that
+	// window; it runs before any goroutine creates files.
+	syscall.Umask(syscall.Umask(0) | 0o022)
 	// Before anything touches the pods: a second daemon would re-adopt them under the first.
 	if api.Alive(c.socket) {
 		return fmt.Errorf("another podrun daemon is already answering on %s", c.socket)
