@@ -45,17 +45,16 @@ type monitor struct {
 	cfg    monitorConfig
 	status cri.SandboxStatus
 
-	pause     *libcontainer.Container
-	pauseProc *libcontainer.Process
+	pauseUp   bool // the pause was started (by setup)
 	pauseDone chan struct{}
 
 	mu   sync.Mutex
 	ctrs map[string]*monContainer
 
-	// spawnMu is held while libcontainer starts processes (it waits for its intermediate
-	// children itself) and while the reaper reaps: the reaper never steals their statuses.
+	// spawnMu is held while a helper creates a container (its init becomes our child before
+	// we know its pid) and while the reaper reaps: the reaper never steals their statuses.
 	spawnMu sync.Mutex
-	known   map[int]bool // pids waited for by libcontainer or by us
+	known   map[int]bool // pids waited for by us (inits, helpers)
 
 	cleanups []func() // undo steps of the sandbox setup, in reverse order
 	stop     chan struct{}
@@ -64,8 +63,6 @@ type monitor struct {
 // monContainer is one container owned by the monitor.
 type monContainer struct {
 	id      string
-	c       *libcontainer.Container
-	proc    *libcontainer.Process
 	pid     int
 	log     io.Closer
 	stdin   io.Closer // write end kept open for containers with stdin: true
@@ -79,6 +76,9 @@ type monContainer struct {
 
 // MonitorMain is the entry point of `podrun monitor`; it returns the exit code.
 func MonitorMain(args []string) int {
+	if len(args) > 0 && args[0] == helperArg {
+		return helperMain(args[1:])
+	}
 	fs := flag.NewFlagSet("monitor", flag.ContinueOnError)
 	state := fs.String("state", "/run/podrun", "state dir")
 	id := fs.String("sandbox", "", "sandbox id")
@@ -154,39 +154,31 @@ func (m *monitor) setup() (net.Listener, error) {
 	dir := m.p.sandbox(m.id)
 	// monitor.json, not pod.json: decoding a v1.Pod would cost the monitor ~600 KiB of
 	// encoding/json caches for the rest of its life.
-	var mcfg monitorConfig
+	// The launch spec stays raw: the helper decodes it (see monitor_helper.go).
+	var mcfg struct {
+		monitorConfig
+		Launch json.RawMessage `json:"launch"`
+	}
 	if err := readJSON(filepath.Join(dir, "monitor.json"), &mcfg); err != nil {
 		return nil, fmt.Errorf("read monitor config: %w", err)
 	}
-	ls, err := loadLaunch(mcfg.Launch, m.id, dir)
-	if err != nil {
-		return nil, fmt.Errorf("pause: %w", err)
-	}
-	mcfg.Launch = nil // used once: let it go
-	m.cfg = mcfg
-	proc := ls.process()
-	c, err := libcontainer.Create(m.p.runc(), m.id, ls.Config)
-	if err != nil {
-		return nil, fmt.Errorf("create pause: %w", err)
-	}
-	m.pause = c
-	m.cleanups = append(m.cleanups, func() { destroyContainer(c, 5*time.Second) })
+	m.cfg = mcfg.monitorConfig
+	m.cleanups = append(m.cleanups, func() { m.helper("destroy", m.id, nil, nil, nil, nil, false) }) //nolint:errcheck
 	// The pause's stdio is /dev/null: it never writes.
+	var res helperResult
 	m.spawnMu.Lock()
-	err = c.Run(proc)
-	var pid int
+	err := m.helper("create", m.id, mcfg.Launch, nil, []string{"--bundle", dir, "--run"}, &res, true)
+	pid := res.Pid
 	if err == nil {
-		pid, err = proc.Pid()
 		m.known[pid] = true
+		m.pauseUp = true
 	}
 	m.spawnMu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("start pause: %w", err)
 	}
-	m.pauseProc = proc
 	go func() {
-		waitExited(pid)
-		proc.Wait() //nolint:errcheck // the exit status of the pause does not matter
+		reapChild(pid) //nolint:errcheck // the exit status of the pause does not matter
 		m.spawnMu.Lock()
 		delete(m.known, pid)
 		m.spawnMu.Unlock()
@@ -204,13 +196,13 @@ func (m *monitor) setup() (net.Listener, error) {
 	}()
 
 	// Now that libcontainer made the pod cgroup, leave the daemon's.
-	if err := moveToPodCgroup(podCgroupParent(ls.CgroupsPath), "monitor-"+m.id[:12]); err != nil {
+	if err := moveToPodCgroup(podCgroupParent(res.CgroupsPath), "monitor-"+m.id[:12]); err != nil {
 		m.log.Warn("monitor stays in the daemon's cgroup", "err", err)
 	}
 	st := cri.SandboxStatus{
 		ID: m.id, PodUID: mcfg.PodUID, State: cri.SandboxReady, Pid: pid,
 		CreatedAt: time.Now().UTC(), Namespaces: map[string]string{},
-		CgroupParent: podCgroupParent(ls.CgroupsPath), Hostname: mcfg.Hostname,
+		CgroupParent: podCgroupParent(res.CgroupsPath), Hostname: mcfg.Hostname,
 		HostnamePath: mcfg.HostnamePath, HostsPath: mcfg.HostsPath, ResolvConfPath: mcfg.ResolvConfPath,
 	}
 	pins := []struct{ kind, path string }{}

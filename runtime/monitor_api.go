@@ -63,11 +63,15 @@ func (m *monitor) handler() http.Handler {
 		writeJSONResponse(w, st)
 	})
 	mux.HandleFunc("POST /create", func(w http.ResponseWriter, r *http.Request) {
-		var req monCreateReq
+		// The launch spec stays raw: the helper decodes it (see monitor_helper.go).
+		var req struct {
+			monCreateReq
+			Launch json.RawMessage `json:"launch"`
+		}
 		if !decodeReq(w, r, &req) {
 			return
 		}
-		pid, err := m.createContainer(&req)
+		pid, err := m.createContainer(&req.monCreateReq, req.Launch)
 		if err != nil {
 			httpError(w, err)
 			return

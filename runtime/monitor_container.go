@@ -1,19 +1,16 @@
 package runtime
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
-	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/utils"
 	"golang.org/x/sys/unix"
 
@@ -29,19 +26,13 @@ func (m *monitor) get(id string) *monContainer {
 // createContainer makes the libcontainer container of a bundle and starts its init, which then
 // waits on the exec fifo until startContainer (the CRI's created state). The monitor keeps
 // the read ends of its stdout/stderr (or the console) and copies them into the CRI log.
-func (m *monitor) createContainer(req *monCreateReq) (pid int, retErr error) {
+func (m *monitor) createContainer(req *monCreateReq, launch []byte) (pid int, retErr error) {
 	if !validID(req.ID) || !filepath.IsAbs(req.Bundle) || !filepath.IsAbs(req.LogPath) {
 		return 0, fmt.Errorf("create container: bad request")
 	}
 	if m.get(req.ID) != nil {
 		return 0, fmt.Errorf("create container %s: already exists", req.ID)
 	}
-	ls, err := loadLaunch(req.Launch, req.ID, req.Bundle)
-	if err != nil {
-		return 0, fmt.Errorf("create container %s: %w", req.ID, err)
-	}
-	cfg, proc := ls.Config, ls.process()
-	req.Launch = nil // used once: let it go
 	if err := os.MkdirAll(filepath.Dir(req.LogPath), 0o755); err != nil {
 		return 0, fmt.Errorf("create container %s: log dir: %w", req.ID, err)
 	}
@@ -49,7 +40,9 @@ func (m *monitor) createContainer(req *monCreateReq) (pid int, retErr error) {
 	if err != nil {
 		return 0, fmt.Errorf("create container %s: %w", req.ID, err)
 	}
-	mc := &monContainer{id: req.ID, proc: proc, log: logw, done: make(chan struct{})}
+	mc := &monContainer{id: req.ID, log: logw, done: make(chan struct{})}
+	// The init's stdin, stdout, stderr and console socket, given to the helper.
+	var stdio [4]*os.File
 
 	// closeAfterStart are the child's ends of its stdio: closed here once it has them, so the
 	// log copiers see EOF when the container's processes are gone.
@@ -67,12 +60,12 @@ func (m *monitor) createContainer(req *monCreateReq) (pid int, retErr error) {
 	}()
 
 	var consoleParent *os.File
-	if ls.Terminal {
+	if req.TTY {
 		parent, child, err := utils.NewSockPair("console")
 		if err != nil {
 			return 0, fmt.Errorf("create container %s: console socket: %w", req.ID, err)
 		}
-		proc.ConsoleSocket = child
+		stdio[3] = child
 		consoleParent = parent
 		closeAfterStart = append(closeAfterStart, child, parent)
 	} else {
@@ -85,9 +78,9 @@ func (m *monitor) createContainer(req *monCreateReq) (pid int, retErr error) {
 				return 0, fmt.Errorf("create container %s: pipe: %w", req.ID, err)
 			}
 			if s.name == crilog.Stdout {
-				proc.Stdout = w
+				stdio[1] = w
 			} else {
-				proc.Stderr = w
+				stdio[2] = w
 			}
 			closeAfterStart = append(closeAfterStart, w)
 			closeOnError = append(closeOnError, r)
@@ -107,23 +100,18 @@ func (m *monitor) createContainer(req *monCreateReq) (pid int, retErr error) {
 			if err != nil {
 				return 0, fmt.Errorf("create container %s: pipe: %w", req.ID, err)
 			}
-			proc.Stdin = r
+			stdio[0] = r
 			closeAfterStart = append(closeAfterStart, r)
 			closeOnError = append(closeOnError, w)
 			mc.stdin = w
 		}
 	}
 
-	c, err := libcontainer.Create(m.p.runc(), req.ID, cfg)
-	if err != nil {
-		return 0, fmt.Errorf("create container %s: %w", req.ID, err)
-	}
 	defer func() {
 		if retErr != nil {
-			destroyContainer(c, 5*time.Second) //nolint:errcheck
+			m.helper("destroy", req.ID, nil, nil, nil, nil, false) //nolint:errcheck
 		}
 	}()
-	mc.c = c
 
 	var consoleCh chan *os.File
 	if consoleParent != nil {
@@ -138,17 +126,25 @@ func (m *monitor) createContainer(req *monCreateReq) (pid int, retErr error) {
 		}()
 	}
 
-	m.spawnMu.Lock()
-	err = c.Start(proc)
-	if err == nil {
-		pid, err = proc.Pid()
-		if err == nil {
-			m.known[pid] = true
+	fds := make([]string, 4)
+	var files []*os.File
+	for i, f := range stdio {
+		fds[i] = "-1"
+		if f != nil {
+			fds[i] = strconv.Itoa(3 + len(files))
+			files = append(files, f)
 		}
+	}
+	var res helperResult
+	m.spawnMu.Lock()
+	err = m.helper("create", req.ID, launch, files, []string{"--bundle", req.Bundle, "--stdio", strings.Join(fds, ",")}, &res, true)
+	pid = res.Pid
+	if err == nil {
+		m.known[pid] = true
 	}
 	m.spawnMu.Unlock()
 	if err != nil {
-		return 0, fmt.Errorf("create container %s: start init: %w", req.ID, err)
+		return 0, fmt.Errorf("create container %s: %w", req.ID, err)
 	}
 	mc.pid = pid
 	if consoleCh != nil {
@@ -171,21 +167,12 @@ func (m *monitor) createContainer(req *monCreateReq) (pid int, retErr error) {
 			}
 		}()
 	}
-	if st, err := c.State(); err == nil {
-		if p, ok := st.CgroupPaths["memory"]; ok {
-			mc.cgroupMem = p
-		} else {
-			mc.cgroupMem = st.CgroupPaths[""]
-		}
-	}
+	mc.cgroupMem = res.CgroupMem
 
 	m.mu.Lock()
 	m.ctrs[req.ID] = mc
 	m.mu.Unlock()
 	go m.waitContainer(mc)
-	// Creating a container churns through a few MiB (libcontainer's config encodings): give the
-	// freed pages back now rather than keep them for the life of the pod.
-	debug.FreeOSMemory()
 	return pid, nil
 }
 
@@ -202,15 +189,12 @@ func copyLog(wg *sync.WaitGroup, r io.ReadCloser, w io.WriteCloser) {
 // waitContainer waits for the container's init, records its exit in exit.json and only then
 // answers waiters.
 func (m *monitor) waitContainer(mc *monContainer) {
-	waitExited(mc.pid)
-	ps, err := mc.proc.Wait()
+	uws, err := reapChild(mc.pid)
 	m.spawnMu.Lock()
 	delete(m.known, mc.pid)
 	m.spawnMu.Unlock()
-	var ws syscall.WaitStatus
-	if ps != nil {
-		ws, _ = ps.Sys().(syscall.WaitStatus)
-	} else if err != nil {
+	ws := syscall.WaitStatus(uws)
+	if err != nil {
 		m.log.Warn("wait container", "container", mc.id, "err", err)
 		ws = syscall.WaitStatus(255 << 8)
 	}
@@ -276,7 +260,7 @@ func (m *monitor) startContainer(id string) error {
 	if err := writeJSONAtomic(m.p.containerFile(id, "started.json"), startRecord{Pid: mc.pid, StartedAt: now}); err != nil {
 		return fmt.Errorf("start container %s: %w", id, err)
 	}
-	if err := mc.c.Exec(); err != nil {
+	if err := m.helper("start", id, nil, nil, nil, nil, false); err != nil {
 		return fmt.Errorf("start container %s: %w", id, err)
 	}
 	return nil
@@ -292,7 +276,7 @@ func (m *monitor) signalContainer(id string, sig int) error {
 		return nil // already exited: nothing to signal
 	default:
 	}
-	if err := mc.c.Signal(unix.Signal(sig)); err != nil && !errors.Is(err, libcontainer.ErrNotRunning) {
+	if err := m.helper("signal", id, nil, nil, []string{"--signal", strconv.Itoa(sig)}, nil, false); err != nil {
 		return fmt.Errorf("signal container %s: %w", id, err)
 	}
 	return nil
@@ -303,14 +287,14 @@ func (m *monitor) removeContainer(mc *monContainer) {
 	select {
 	case <-mc.done:
 	default:
-		mc.c.Signal(unix.SIGKILL) //nolint:errcheck
+		m.killContainer(mc.id)
 		select {
 		case <-mc.done:
 		case <-time.After(10 * time.Second):
 			m.log.Warn("container did not die", "container", mc.id)
 		}
 	}
-	if err := destroyContainer(mc.c, 5*time.Second); err != nil {
+	if err := m.helper("destroy", mc.id, nil, nil, nil, nil, false); err != nil {
 		m.log.Warn("destroy container", "container", mc.id, "err", err)
 	}
 	if mc.stdin != nil {
@@ -320,4 +304,12 @@ func (m *monitor) removeContainer(mc *monContainer) {
 	m.mu.Lock()
 	delete(m.ctrs, mc.id)
 	m.mu.Unlock()
+}
+
+// killContainer sends SIGKILL to a container (all its processes when it shares a pid
+// namespace, as libcontainer does).
+func (m *monitor) killContainer(id string) {
+	if err := m.helper("signal", id, nil, nil, []string{"--signal", strconv.Itoa(int(unix.SIGKILL))}, nil, false); err != nil {
+		m.log.Warn("kill container", "container", id, "err", err)
+	}
 }

@@ -69,7 +69,7 @@ func (m *monitor) stopAll() {
 			continue
 		default:
 		}
-		c.c.Signal(unix.SIGKILL) //nolint:errcheck
+		m.killContainer(c.id)
 	}
 	for _, c := range ctrs {
 		select {
@@ -77,8 +77,8 @@ func (m *monitor) stopAll() {
 		case <-time.After(10 * time.Second):
 		}
 	}
-	if m.pause != nil {
-		m.pause.Signal(unix.SIGKILL) //nolint:errcheck
+	if m.pauseUp {
+		m.killContainer(m.id)
 		select {
 		case <-m.pauseDone:
 		case <-time.After(10 * time.Second):
