@@ -1004,3 +1004,21 @@ func TestNetworkHostPortFreedByFinishedPod(t *testing.T) {
 		t.Errorf("hostPort rules %v, want the one of pod next", r)
 	}
 }
+
+// A pod deleted while its sandbox is being made leaves nothing: no pause, cgroup, runc state,
+// veth, address or rule (the sandbox is finished, then removed, never abandoned half-made).
+func TestNetworkDeleteWhileStarting(t *testing.T) {
+	e := newEnv(t)
+	port := randomHostPort(t)
+	for i := 0; i < 15; i++ {
+		e.must("run", writeYAML(t, busyboxHostPortPod("quick", port)))
+		time.Sleep(time.Duration(i%8) * 15 * time.Millisecond)
+		e.deleteAndCheckNetwork(60*time.Second, fmt.Sprintf("cycle %d", i), "--all")
+		for _, l := range e.leaks(e.daemonPid()) {
+			t.Errorf("cycle %d: leak: %s", i, l)
+		}
+		if t.Failed() {
+			return
+		}
+	}
+}

@@ -62,7 +62,11 @@ func (w *worker) ensureSandbox(ctx context.Context) (id string, adopted, ok bool
 	}
 	var bo backoff
 	for {
-		sb, err := rt.RunPodSandbox(ctx, &cri.SandboxConfig{Pod: w.snapshot(), LogDirectory: logDir})
+		// Not cancelled by a delete: a sandbox abandoned half-made (its monitor killed while it
+		// starts the pause) leaves an orphan pause, its cgroups and runc state. Creation is
+		// bounded (the runtime's ready timeout); once made, cleanup finds the sandbox by pod
+		// UID and removes it.
+		sb, err := rt.RunPodSandbox(context.WithoutCancel(ctx), &cri.SandboxConfig{Pod: w.snapshot(), LogDirectory: logDir})
 		if err == nil {
 			w.m.mu.Lock()
 			w.e.rt.SandboxID = sb.ID
