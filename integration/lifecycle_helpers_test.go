@@ -123,3 +123,20 @@ func (e *env) waitColumn(what string, get func() string, want string, timeout ti
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// deleteTimed runs `podrun delete pod NAME args...` and returns how long until the pod is no
+// longer listed (the delete verb itself may return earlier), failing after timeout.
+func (e *env) deleteTimed(name string, timeout time.Duration, args ...string) time.Duration {
+	e.t.Helper()
+	start := time.Now()
+	e.must(append([]string{"delete", "pod", name}, args...)...)
+	for {
+		if _, err := e.getPod(name); err != nil {
+			return time.Since(start)
+		}
+		if time.Since(start) > timeout {
+			e.t.Fatalf("pod %s still listed %v after delete", name, timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

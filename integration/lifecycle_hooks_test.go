@@ -144,15 +144,7 @@ spec:
       terminationGracePeriodSeconds: 2
 `)
 	e.waitRunning("stubborn", 30*time.Second)
-	start := time.Now()
-	e.must("delete", "pod", "stubborn")
-	for time.Since(start) < 15*time.Second {
-		if _, err := e.getPod("stubborn"); err != nil {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	took := time.Since(start)
+	took := e.deleteTimed("stubborn", 15*time.Second)
 	if took < 1800*time.Millisecond || took > 5*time.Second {
 		t.Errorf("pod gone %v after delete, want ≈2 s (grace period, then SIGKILL)", took)
 	}
@@ -164,15 +156,7 @@ spec:
 	e.create(strings.Replace(busyboxPod("stubborn-cli", "Always", "trap 'echo ignored' TERM; while :; do sleep 0.1; done"),
 		"terminationGracePeriodSeconds: 5", "terminationGracePeriodSeconds: 30", 1))
 	e.waitRunning("stubborn-cli", 30*time.Second)
-	start = time.Now()
-	e.must("delete", "pod", "stubborn-cli", "--grace-period", "1")
-	for time.Since(start) < 15*time.Second {
-		if _, err := e.getPod("stubborn-cli"); err != nil {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if took := time.Since(start); took < 800*time.Millisecond || took > 4*time.Second {
+	if took := e.deleteTimed("stubborn-cli", 15*time.Second, "--grace-period", "1"); took < 800*time.Millisecond || took > 4*time.Second {
 		t.Errorf("delete --grace-period 1: pod gone after %v, want ≈1 s", took)
 	}
 

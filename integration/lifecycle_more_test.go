@@ -64,15 +64,7 @@ spec:
         httpGet: {path: /ready, port: 8081}
 `)
 	e.waitRunning("prestop-sleep", 30*time.Second)
-	start := time.Now()
-	e.must("delete", "pod", "prestop-sleep")
-	for time.Since(start) < 15*time.Second {
-		if _, err := e.getPod("prestop-sleep"); err != nil {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if took := time.Since(start); took < 1900*time.Millisecond || took > 6*time.Second {
+	if took := e.deleteTimed("prestop-sleep", 15*time.Second); took < 1900*time.Millisecond || took > 6*time.Second {
 		t.Errorf("preStop sleep 2 s: pod gone after %v, want ≈2 s", took)
 	}
 	e.waitPhase("poststart-http", v1.PodFailed, 30*time.Second)

@@ -253,17 +253,7 @@ spec:
 
 	e.waitRunning("sc-always", 30*time.Second)
 	e.waitColumn("sc-always READY", func() string { return e.readyColumn("sc-always") }, "2/2", 15*time.Second)
-	e.must("delete", "pod", "sc-always")
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		if _, err := e.getPod("sc-always"); err != nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("sc-always still listed 30 s after delete")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	e.deleteTimed("sc-always", 30*time.Second)
 	got := readLines(t, filepath.Join(dir, "sc-always"))
 	// The app's TERM line comes first even though the sidecar sleeps 0.5 s in its trap:
 	// the sidecar is only signalled once the app has exited.
