@@ -68,6 +68,7 @@ func validateSpec(s *v1.PodSpec, fp *field.Path) field.ErrorList {
 		c := &s.Containers[i]
 		cp := fp.Child("containers").Index(i)
 		errs = append(errs, validateContainer(c, cp, names, vols, s.HostNetwork)...)
+		errs = append(errs, validateStopSignal(c, s.OS, cp)...)
 		if c.RestartPolicy != nil {
 			errs = append(errs, field.Forbidden(cp.Child("restartPolicy"), "may not be set for non-init containers"))
 		}
@@ -76,6 +77,7 @@ func validateSpec(s *v1.PodSpec, fp *field.Path) field.ErrorList {
 		c := &s.InitContainers[i]
 		cp := fp.Child("initContainers").Index(i)
 		errs = append(errs, validateContainer(c, cp, names, vols, s.HostNetwork)...)
+		errs = append(errs, validateStopSignal(c, s.OS, cp)...)
 		if c.RestartPolicy != nil && *c.RestartPolicy != v1.ContainerRestartPolicyAlways {
 			errs = append(errs, field.NotSupported(cp.Child("restartPolicy"), *c.RestartPolicy,
 				[]string{string(v1.ContainerRestartPolicyAlways)}))
