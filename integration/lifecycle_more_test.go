@@ -93,3 +93,43 @@ func TestLifecycleConditionReasons(t *testing.T) {
 		t.Errorf("Initialized = %+v, want True", c)
 	}
 }
+
+// A failing init container is retried with back-off unless the pod is Never (then the pod is
+// Failed); STATUS shows Init:CrashLoopBackOff / Init:Error as kubectl does.
+func TestLifecycleInitRetry(t *testing.T) {
+	e := newLifecycleEnv(t, "--backoff-base", "1s", "--backoff-max", "10s")
+	pod := func(name, policy string) string {
+		return `apiVersion: v1
+kind: Pod
+metadata:
+  name: ` + name + `
+spec:
+  restartPolicy: ` + policy + `
+  terminationGracePeriodSeconds: 1
+  initContainers:
+  - name: setup
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: ["sh", "-c", "exit 4"]
+  containers:
+  - name: main
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: ["sleep", "600"]
+`
+	}
+	e.create(pod("init-onfailure", "OnFailure"))
+	e.create(pod("init-never", "Never"))
+	p := e.waitFor("init-onfailure", 30*time.Second, "init retried twice", restartsAtLeast("setup", 2))
+	if p.Status.Phase != v1.PodPending {
+		t.Errorf("phase %s while the init container is retried, want Pending", p.Status.Phase)
+	}
+	e.waitColumn("init-onfailure STATUS", func() string { return e.statusColumn("init-onfailure") }, "Init:CrashLoopBackOff", 15*time.Second)
+	p = e.waitPhase("init-never", v1.PodFailed, 30*time.Second)
+	if cs := containerStatus(p, "setup"); cs.RestartCount != 0 || cs.State.Terminated == nil || cs.State.Terminated.ExitCode != 4 {
+		t.Errorf("init-never setup status %+v, want terminated exit 4, no restart", cs)
+	}
+	if s := e.statusColumn("init-never"); s != "Init:Error" {
+		t.Errorf("init-never STATUS %q, want Init:Error", s)
+	}
+}
