@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/cmd/podrun/printers"
@@ -63,46 +64,70 @@ func (c *cli) newRunCmd() *cobra.Command {
 	return cmd
 }
 
-// waitPods polls the pods until each is Running with all containers ready, Succeeded or
-// Failed. A Failed pod is reported with its reason and makes the result failed.
+// waitPods waits until each pod is Running with all containers ready, Succeeded or Failed.
+// A Failed pod is reported with its reason and makes the result failed.
 func (c *cli) waitPods(ctx context.Context, pods []*v1.Pod, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cl := c.client()
 	anyFailed := false
 	for _, p := range pods {
-		status := "Pending"
-		for {
-			cur, err := cl.GetPod(ctx, p.Namespace, p.Name)
-			if err != nil {
-				if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-					return fmt.Errorf("timed out after %v waiting for pod/%s to be Running (STATUS %s)", timeout, p.Name, status)
-				}
-				return err
+		failedMsg, status, err := waitPod(ctx, cl, p)
+		if err != nil {
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return fmt.Errorf("timed out after %v waiting for pod/%s to be Running (STATUS %s)", timeout, p.Name, status)
 			}
-			status = printers.PodStatus(cur)
-			done, failedMsg := podSettled(cur)
-			if done {
-				if failedMsg != "" {
-					fmt.Fprintf(c.errOut, "error: pod/%s failed: %s\n", p.Name, failedMsg)
-					anyFailed = true
-				}
-				break
-			}
-			select {
-			case <-ctx.Done():
-				if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-					return fmt.Errorf("timed out after %v waiting for pod/%s to be Running (STATUS %s)", timeout, p.Name, status)
-				}
-				return ctx.Err()
-			case <-time.After(200 * time.Millisecond):
-			}
+			return err
+		}
+		if failedMsg != "" {
+			fmt.Fprintf(c.errOut, "error: pod/%s failed: %s\n", p.Name, failedMsg)
+			anyFailed = true
 		}
 	}
 	if anyFailed {
 		return failed
 	}
 	return nil
+}
+
+// waitPod follows one pod until podSettled says it is done. It watches the pod (opened
+// before the first read, so no change falls between the two) and re-reads it every second as
+// a safety net; without a watch it polls. It returns the failure message, if any, and the
+// last STATUS seen.
+func waitPod(ctx context.Context, cl *api.Client, p *v1.Pod) (string, string, error) {
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	events, werr := cl.WatchPods(wctx, p.Namespace, api.ListOptions{FieldSelector: "metadata.name=" + p.Name})
+	reread := time.Second
+	if werr != nil {
+		events, reread = nil, 50*time.Millisecond
+	}
+	status := "Pending"
+	cur, err := cl.GetPod(ctx, p.Namespace, p.Name)
+	for {
+		if err != nil {
+			return "", status, err
+		}
+		status = printers.PodStatus(cur)
+		if done, failedMsg := podSettled(cur); done {
+			return failedMsg, status, nil
+		}
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				events, reread = nil, 50*time.Millisecond
+				continue
+			}
+			if ev.Type == watch.Deleted {
+				return "", status, fmt.Errorf("pod/%s was deleted while waiting for it", p.Name)
+			}
+			cur = ev.Pod
+		case <-time.After(reread):
+			cur, err = cl.GetPod(ctx, p.Namespace, p.Name)
+		case <-ctx.Done():
+			return "", status, ctx.Err()
+		}
+	}
 }
 
 // podSettled says whether --wait is over for a pod, and why it failed when it did.
