@@ -25,7 +25,7 @@ GO_SOURCES := $(shell find . -name '*.go' -not -path './.git/*' -not -path './.v
 INTEGRATION_RUN     ?=
 INTEGRATION_TIMEOUT ?= 40m
 
-.PHONY: all build deps images demo test unit integration vet bench clean
+.PHONY: all build deps images demo test unit integration vet bench clean vagrant-prebuilt
 
 all: build
 
@@ -81,6 +81,11 @@ test: deps build images
 	$(MAKE) --no-print-directory integration || rc=1; \
 	if [ $$rc != 0 ]; then echo "make test: FAILED (see above)"; else echo "make test: ok"; fi; \
 	exit $$rc
+
+# What a software-emulated Vagrant VM runs (PODRUN_VAGRANT_PREBUILT=1 vagrant up): the static
+# podrun, the integration test binary and the image tarballs, all built on the host.
+vagrant-prebuilt: build images
+	CGO_ENABLED=0 $(GO) test -c -o $(BIN)/integration.test ./integration
 
 bench: deps build images
 	PODRUN_BIN=$(PODRUN_BIN) \
