@@ -34,8 +34,13 @@ import (
 // and answers the daemon over HTTP+JSON on <sandbox dir>/monitor.sock. It never depends on
 // the daemon: a killed daemon leaves it, the pod and its logs running.
 
-// readyFD is the pipe on which the monitor tells RunPodSandbox "ok" or "error: …".
+// readyFD is the pipe on which the monitor tells RunPodSandbox "ok" or "error: …", after
+// progress lines (monitorNetnsPinned).
 const readyFD = 3
+
+// monitorNetnsPinned is the progress line the monitor writes once the pod's network
+// namespace is pinned: the daemon sets up the network meanwhile.
+const monitorNetnsPinned = "netns"
 
 type monitor struct {
 	p   paths
@@ -107,7 +112,7 @@ func MonitorMain(args []string) int {
 		fmt.Fprintf(ready, "error: invalid sandbox id %q\n", *id)
 		return 2
 	}
-	ln, err := m.setup()
+	ln, err := m.setup(ready)
 	if err != nil {
 		log.Error("setup failed", "err", err)
 		m.undo()
@@ -147,7 +152,7 @@ func MonitorMain(args []string) int {
 
 // setup makes the pause, pins its namespaces and writes the pod files; every step registers
 // its undo in m.cleanups.
-func (m *monitor) setup() (net.Listener, error) {
+func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		return nil, fmt.Errorf("child subreaper: %w", err)
 	}
@@ -225,6 +230,8 @@ func (m *monitor) setup() (net.Listener, error) {
 	}
 	m.cleanups = append(m.cleanups, func() { os.Remove(m.p.nsDir(m.id)) })
 	if p, ok := st.Namespaces["net"]; ok {
+		// The daemon sets up the pod network from now on, while we finish.
+		fmt.Fprintln(ready, monitorNetnsPinned) //nolint:errcheck // the verdict write reports a dead pipe
 		if err := sandbox.LoopbackUp(p); err != nil {
 			return nil, err
 		}

@@ -91,15 +91,42 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *cri.SandboxConfig) (_ 
 	if err := writeJSONAtomic(filepath.Join(dir, "monitor.json"), mcfg); err != nil {
 		return nil, err
 	}
-	if err := r.spawnMonitor(ctx, id); err != nil {
+	// The monitor says "netns" once the pod's network namespace is pinned: the network is set
+	// up from then on, while the monitor finishes its own setup. Its result is awaited on
+	// every path, so that a failed sandbox is removed only after it.
+	var netDone chan error
+	defer func() {
+		if netDone != nil {
+			if err := <-netDone; err != nil && retErr == nil {
+				retErr = err
+			}
+		}
+	}()
+	early := func() {
+		nst := &cri.SandboxStatus{ID: id, Namespaces: map[string]string{"net": r.p.netns(id)},
+			Hostname: hostname, HostsPath: mcfg.HostsPath}
+		netDone = make(chan error, 1)
+		go func() { netDone <- r.setupNetwork(ctx, nst, pod) }()
+	}
+	if err := r.spawnMonitor(ctx, id, early); err != nil {
 		return nil, err
+	}
+	if netDone != nil {
+		err := <-netDone
+		netDone = nil
+		if err != nil {
+			return nil, err
+		}
 	}
 	st, err := r.PodSandboxStatus(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if err := r.setupNetwork(ctx, st, pod); err != nil {
-		return nil, err
+	if st.IP == "" {
+		// No early start (hostNetwork: nothing pinned).
+		if err := r.setupNetwork(ctx, st, pod); err != nil {
+			return nil, err
+		}
 	}
 	return st, nil
 }
@@ -111,8 +138,9 @@ func (r *Runtime) podCgroup(uid string) string {
 
 // spawnMonitor starts `podrun monitor` in its own session with stdio on /dev/null and
 // monitor.log, and reads its verdict from the pipe on its fd 3. The daemon only reaps it
-// (in a goroutine) and never holds anything of the pod's.
-func (r *Runtime) spawnMonitor(ctx context.Context, id string) error {
+// (in a goroutine) and never holds anything of the pod's. netnsPinned is called (in this
+// goroutine) when the monitor reports the network namespace pinned, before its verdict.
+func (r *Runtime) spawnMonitor(ctx context.Context, id string, netnsPinned func()) error {
 	dir := r.p.sandbox(id)
 	logf, err := os.OpenFile(filepath.Join(dir, "monitor.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
@@ -141,20 +169,36 @@ func (r *Runtime) spawnMonitor(ctx context.Context, id string) error {
 		line string
 		err  error
 	}
-	ch := make(chan verdict, 1)
+	// Progress lines ("netns") come before the verdict ("ok" or "error: …").
+	ch := make(chan verdict, 2)
 	go func() {
-		line, err := bufio.NewReader(rd).ReadString('\n')
-		ch <- verdict{strings.TrimSpace(line), err}
+		br := bufio.NewReader(rd)
+		for {
+			line, err := br.ReadString('\n')
+			line = strings.TrimSpace(line)
+			ch <- verdict{line, err}
+			if err != nil || line != monitorNetnsPinned {
+				return
+			}
+		}
 	}()
 	timer := time.NewTimer(readyTimeout)
 	defer timer.Stop()
 	var v verdict
-	select {
-	case v = <-ch:
-	case <-timer.C:
-		v.err = errors.New("monitor not ready after " + readyTimeout.String())
-	case <-ctx.Done():
-		v.err = ctx.Err()
+	for wait := true; wait; {
+		select {
+		case v = <-ch:
+			wait = v.err == nil && v.line == monitorNetnsPinned
+			if wait && netnsPinned != nil {
+				netnsPinned()
+			}
+		case <-timer.C:
+			v = verdict{err: errors.New("monitor not ready after " + readyTimeout.String())}
+			wait = false
+		case <-ctx.Done():
+			v = verdict{err: ctx.Err()}
+			wait = false
+		}
 	}
 	if v.err == nil && v.line == "ok" {
 		return nil
