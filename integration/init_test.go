@@ -137,9 +137,28 @@ spec:
 	if cs := containerStatus(p, "app"); cs != nil && (cs.State.Running != nil || cs.State.Terminated != nil) {
 		t.Errorf("app container ran although init failed: %+v", cs)
 	}
-	// `run --wait` exits non-zero on Failed.
-	_, _, code := e.podrun("run", "--wait", writeYAML(t, busyboxPod("failwait", "Never", "exit 1")))
-	if code == 0 {
-		t.Errorf("run --wait of a pod that fails exited 0")
+	// `run --wait` exits non-zero on Failed. The pod fails in its init container, so it never
+	// passes through Running (where --wait, following the pod's changes, would return 0: a
+	// Running and ready pod is what --wait waits for).
+	_, stderr, code := e.podrun("run", "--wait", writeYAML(t, `apiVersion: v1
+kind: Pod
+metadata:
+  name: failwait
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 1
+  initContainers:
+  - name: init1
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: ["sh", "-c", "exit 1"]
+  containers:
+  - name: app
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: ["sleep", "3600"]
+`))
+	if code == 0 || !strings.Contains(stderr, "pod/failwait failed") {
+		t.Errorf("run --wait of a pod that fails: exit %d, stderr %q; want non-zero and the failure named", code, stderr)
 	}
 }
