@@ -8,6 +8,8 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/podrun/podrun/internal/expansion"
 )
 
 // configError is a container configuration problem: the kubelet reports it as the
@@ -73,40 +75,10 @@ func envMap(env []v1.EnvVar) map[string]string {
 	return m
 }
 
-// expandVars replaces $(NAME) by its value when NAME is defined; "$$" escapes a "$";
-// undefined references are left as written (Kubernetes' expansion rules).
+// expandVars replaces $(NAME) by its value when NAME is defined (Kubernetes' rules, see
+// package expansion).
 func expandVars(s string, vars map[string]string) string {
-	if !strings.Contains(s, "$") {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '$' || i+1 >= len(s) {
-			b.WriteByte(s[i])
-			continue
-		}
-		switch s[i+1] {
-		case '$':
-			b.WriteByte('$')
-			i++
-		case '(':
-			end := strings.IndexByte(s[i+2:], ')')
-			if end < 0 {
-				b.WriteString(s[i:])
-				return b.String()
-			}
-			name := s[i+2 : i+2+end]
-			if v, ok := vars[name]; ok {
-				b.WriteString(v)
-			} else {
-				b.WriteString(s[i : i+3+end])
-			}
-			i += 2 + end
-		default:
-			b.WriteByte('$')
-		}
-	}
-	return b.String()
+	return expansion.Expand(s, expansion.Map(vars))
 }
 
 func expandList(in []string, vars map[string]string) []string {

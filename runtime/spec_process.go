@@ -9,6 +9,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 
 	"github.com/podrun/podrun/cri"
+	"github.com/podrun/podrun/internal/expansion"
 )
 
 // DefaultPathEnv is the PATH given to containers whose image sets none (containerd's and
@@ -125,40 +126,9 @@ func envName(kv string) string {
 }
 
 // ExpandVars expands $(VAR) references in s as Kubernetes does for command, args and env
-// values: $$ is an escaped $, a reference to an unknown variable (or an unterminated one) is
-// left as written, and a $ before anything else is literal.
+// values (see package expansion).
 func ExpandVars(s string, lookup func(string) (string, bool)) string {
-	if !strings.Contains(s, "$") {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] != '$' || i+1 == len(s) {
-			b.WriteByte(s[i])
-			continue
-		}
-		switch s[i+1] {
-		case '$':
-			b.WriteByte('$')
-			i++
-		case '(':
-			end := strings.IndexByte(s[i+2:], ')')
-			if end < 0 {
-				b.WriteString(s[i:])
-				return b.String()
-			}
-			ref := s[i : i+3+end]
-			if v, ok := lookup(s[i+2 : i+2+end]); ok {
-				b.WriteString(v)
-			} else {
-				b.WriteString(ref)
-			}
-			i += 2 + end
-		default:
-			b.WriteByte('$')
-		}
-	}
-	return b.String()
+	return expansion.Expand(s, lookup)
 }
 
 // WithWorkingDir sets the cwd: container.workingDir, else the image's WorkingDir, else "/".
