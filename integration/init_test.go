@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -109,24 +110,7 @@ func findCondition(p *v1.Pod, typ v1.PodConditionType) *v1.PodCondition {
 // A failing init container with restartPolicy Never fails the pod; the app never starts.
 func TestInitContainerFailureNever(t *testing.T) {
 	e := newEnv(t)
-	e.create(`apiVersion: v1
-kind: Pod
-metadata:
-  name: initfail
-spec:
-  restartPolicy: Never
-  terminationGracePeriodSeconds: 1
-  initContainers:
-  - name: init1
-    image: busybox
-    imagePullPolicy: IfNotPresent
-    command: ["sh", "-c", "exit 1"]
-  containers:
-  - name: app
-    image: busybox
-    imagePullPolicy: IfNotPresent
-    command: ["sleep", "3600"]
-`)
+	e.create(initFailPod("initfail"))
 	p := e.waitPhase("initfail", v1.PodFailed, 30*time.Second)
 	if s := e.statusColumn("initfail"); s != "Init:Error" {
 		t.Errorf("STATUS = %q, want Init:Error", s)
@@ -140,10 +124,18 @@ spec:
 	// `run --wait` exits non-zero on Failed. The pod fails in its init container, so it never
 	// passes through Running (where --wait, following the pod's changes, would return 0: a
 	// Running and ready pod is what --wait waits for).
-	_, stderr, code := e.podrun("run", "--wait", writeYAML(t, `apiVersion: v1
+	_, stderr, code := e.podrun("run", "--wait", writeYAML(t, initFailPod("failwait")))
+	if code == 0 || !strings.Contains(stderr, "pod/failwait failed") {
+		t.Errorf("run --wait of a pod that fails: exit %d, stderr %q; want non-zero and the failure named", code, stderr)
+	}
+}
+
+// initFailPod is a restartPolicy Never pod whose only init container exits 1.
+func initFailPod(name string) string {
+	return fmt.Sprintf(`apiVersion: v1
 kind: Pod
 metadata:
-  name: failwait
+  name: %s
 spec:
   restartPolicy: Never
   terminationGracePeriodSeconds: 1
@@ -157,8 +149,5 @@ spec:
     image: busybox
     imagePullPolicy: IfNotPresent
     command: ["sleep", "3600"]
-`))
-	if code == 0 || !strings.Contains(stderr, "pod/failwait failed") {
-		t.Errorf("run --wait of a pod that fails: exit %d, stderr %q; want non-zero and the failure named", code, stderr)
-	}
+`, name)
 }
