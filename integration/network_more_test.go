@@ -987,9 +987,10 @@ func TestNetworkHostPortFreedByFinishedPod(t *testing.T) {
 	done = strings.Replace(done, "spec:\n", "spec:\n  restartPolicy: Never\n", 1)
 	e.create(done)
 	e.waitPhase("done", v1.PodSucceeded, 30*time.Second)
-	// The sandbox is stopped just after the phase turns terminal.
+	// The sandbox is stopped just after the phase turns terminal; its network teardown
+	// removes the rules, then the veth (tens of ms), then releases the address.
 	deadline := time.Now().Add(10 * time.Second)
-	for len(e.nftHostPortRules()) > 0 && time.Now().Before(deadline) {
+	for (len(e.nftHostPortRules()) > 0 || len(e.allocatedIPs()) > 0) && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	if r := e.nftHostPortRules(); len(r) > 0 {
