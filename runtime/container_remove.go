@@ -48,6 +48,13 @@ func (r *Runtime) removeContainer(ctx context.Context, id string) error {
 		if err := destroyContainer(c, 10*time.Second); err != nil {
 			errs = append(errs, fmt.Errorf("destroy: %w", err))
 		}
+	} else if errors.Is(err, libcontainer.ErrNotExist) {
+		// A state dir without its state.json (a create cut short before libcontainer wrote it)
+		// has nothing to destroy: remove the dir itself (nothing when there is no dir). The
+		// container's lock, held by every caller, keeps a create of this id from running now.
+		if err := os.RemoveAll(filepath.Join(r.p.runc(), id)); err != nil {
+			errs = append(errs, fmt.Errorf("remove libcontainer state: %w", err))
+		}
 	}
 	rootfs := filepath.Join(dir, "rootfs")
 	if r.cfg.Rootfs != nil {

@@ -45,7 +45,13 @@ func (r *Runtime) removeSandbox(ctx context.Context, id string) error {
 	ctrs, _ := r.containerIDs(id)
 	var errs []error
 	for _, cid := range ctrs {
-		if err := r.removeContainer(ctx, cid); err != nil {
+		// The container's lock: a CreateContainer still in flight (a delete racing the pod's
+		// start) finishes first, so what it made is seen and destroyed, not left behind.
+		unlock := r.lock(cid)
+		err := r.removeContainer(ctx, cid)
+		unlock()
+		r.locks.Delete(cid)
+		if err != nil {
 			errs = append(errs, err)
 		}
 	}
