@@ -119,11 +119,23 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, cfg *cr
 		return "", fmt.Errorf("create container %s: %w", id, err)
 	}
 	req := monCreateReq{ID: id, Bundle: dir, LogPath: cfg.LogPath, TTY: spec.Process != nil && spec.Process.Terminal, Stdin: cfg.Container.Stdin, Launch: launch}
-	if err := r.monitor(sandboxID).call(ctx, "create", req, &monCreateResp{}); err != nil {
+	// The create runs to its end even when ctx ends (a delete racing the pod's start): cut
+	// short, the monitor's helper would go on making the container while the cleanup below
+	// already ran, and its libcontainer state would be left behind. A caller that gave up
+	// still gets the error, and the cleanup then destroys a whole container.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), monitorCreateTimeout)
+	defer cancel()
+	if err := r.monitor(sandboxID).call(cctx, "create", req, &monCreateResp{}); err != nil {
+		return "", err
+	}
+	if err := ctx.Err(); err != nil {
 		return "", err
 	}
 	return id, nil
 }
+
+// monitorCreateTimeout bounds a container create that its caller may have given up on.
+const monitorCreateTimeout = time.Minute
 
 // seccompProfileRoot is where Localhost seccomp profiles are read: the configured directory,
 // else <root>/seccomp as the kubelet's <root-dir>/seccomp.
