@@ -238,12 +238,6 @@ func TestMemoryEmptyDir(t *testing.T) {
 	}
 }
 
-func TestUnescapeMountPath(t *testing.T) {
-	if got := unescapeMountPath(`/a\040b\011c\134d`); got != "/a b\tc\\d" {
-		t.Errorf("got %q", got)
-	}
-}
-
 func TestActiveDeadlineSeconds(t *testing.T) {
 	env := newTestEnv(t)
 	p := testPod("deadline", v1.RestartPolicyAlways, []string{"serve"})
