@@ -87,7 +87,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, cfg *cr
 		Sandbox:        sb,
 		Rootfs:         rootfs,
 		CgroupsPath:    rec.CgroupsPath,
-		OOMScoreAdjMin: ownOOMScoreAdj(),
+		OOMScoreAdjMin: r.host.oomScoreAdj,
 		SeccompDefault: r.cfg.SeccompDefault,
 		// The kubelet reads Localhost seccomp profiles from <root-dir>/seccomp.
 		SeccompProfileRoot:   r.seccompProfileRoot(),

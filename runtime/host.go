@@ -14,11 +14,15 @@ type hostFacts struct {
 	memTotal     int64 // bytes, 0 = unknown
 	// Linux security modules enabled on the host: their profiles apply only then.
 	appArmor, seLinux bool
+	// oomScoreAdj is the daemon's own oom_score_adj (set once, before the runtime is made):
+	// containers and pauses may not be less killable than the daemon.
+	oomScoreAdj int
 }
 
 func readHostFacts() hostFacts {
 	var h hostFacts
 	h.hostname, _ = os.Hostname()
+	h.oomScoreAdj = ownOOMScoreAdj()
 	if b, err := os.ReadFile("/sys/module/apparmor/parameters/enabled"); err == nil {
 		h.appArmor = strings.HasPrefix(string(b), "Y")
 	}

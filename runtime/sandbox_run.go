@@ -68,7 +68,7 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *cri.SandboxConfig) (_ 
 		CgroupsPath: r.podCgroup(string(pod.UID)) + "/" + id,
 		Hostname:    hostname,
 		// The pause may not be less killable than the daemon (no CAP_SYS_RESOURCE needed).
-		OOMScoreAdjMin: ownOOMScoreAdj(),
+		OOMScoreAdjMin: r.host.oomScoreAdj,
 	})
 	if err != nil {
 		return nil, err
