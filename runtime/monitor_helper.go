@@ -17,7 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The monitor does its libcontainer work (create, start, signal, destroy) in short-lived
+// The monitor does its libcontainer work (create, signal, destroy; a start is the monitor reading the exec fifo itself) in short-lived
 // children, `podrun monitor helper <op> …`, the way `runc create` and `runc start` do. Why:
 // the monitor lives as long as its pod, and every allocation pattern it ever had stays in its
 // memory (the Go heap of the size classes used, their span sets, encoding/json's type
@@ -66,11 +66,6 @@ func helperMain(args []string) int {
 		res, err = helperCreate(p, *id, *bundle, *stdio, *run)
 		if err == nil {
 			err = json.NewEncoder(os.Stdout).Encode(res)
-		}
-	case "start":
-		var c *libcontainer.Container
-		if c, err = libcontainer.Load(p.runc(), *id); err == nil {
-			err = c.Exec()
 		}
 	case "signal":
 		var c *libcontainer.Container
