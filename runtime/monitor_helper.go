@@ -17,8 +17,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The monitor does its libcontainer work (create, signal, destroy; a start is the monitor reading the exec fifo itself) in short-lived
-// children, `podrun monitor helper <op> …`, the way `runc create` and `runc start` do. Why:
+// The monitor does its libcontainer work (create, signal, destroy; a start is the monitor
+// reading the exec fifo itself) in short-lived children, `podrun monitor helper <op> …`, the
+// way `runc create` does. Why:
 // the monitor lives as long as its pod, and every allocation pattern it ever had stays in its
 // memory (the Go heap of the size classes used, their span sets, encoding/json's type
 // caches): libcontainer's create alone left about 1 MiB of private memory in every monitor.
