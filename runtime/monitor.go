@@ -169,6 +169,13 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 	}
 	m.cfg = mcfg.monitorConfig
 	m.cleanups = append(m.cleanups, func() { m.helper("destroy", m.id, nil, nil, nil, nil, false) }) //nolint:errcheck
+	// Leave the daemon's cgroup while the helper starts the pause (see moveToPodCgroup).
+	leaf := "monitor-" + m.id[:12]
+	var moved chan error
+	if m.cfg.CgroupParent != "" {
+		moved = make(chan error, 1)
+		go func() { moved <- moveToPodCgroup(m.cfg.CgroupParent, leaf) }()
+	}
 	// The pause's stdio is /dev/null: it never writes.
 	var res helperResult
 	m.spawnMu.Lock()
@@ -200,9 +207,15 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 		writeJSONAtomic(m.p.sandboxFile(m.id, "sandbox.json"), st) //nolint:errcheck
 	}()
 
-	// Now that libcontainer made the pod cgroup, leave the daemon's.
-	if err := moveToPodCgroup(podCgroupParent(res.CgroupsPath), "monitor-"+m.id[:12]); err != nil {
-		m.log.Warn("monitor stays in the daemon's cgroup", "err", err)
+	var moveErr error
+	if moved != nil {
+		moveErr = <-moved
+	} else {
+		// A daemon that did not say the pod cgroup: it is known now that the pause has it.
+		moveErr = moveToPodCgroup(podCgroupParent(res.CgroupsPath), leaf)
+	}
+	if moveErr != nil {
+		m.log.Warn("monitor stays in the daemon's cgroup", "err", moveErr)
 	}
 	st := cri.SandboxStatus{
 		ID: m.id, PodUID: mcfg.PodUID, State: cri.SandboxReady, Pid: pid,
@@ -281,6 +294,8 @@ type monitorConfig struct {
 	HostnamePath   string `json:"hostnamePath"`
 	HostsPath      string `json:"hostsPath"`
 	ResolvConfPath string `json:"resolvConfPath"`
+	// CgroupParent is the pod cgroup ("/<cgroup root>/pod<uid>"), the pause's cgroup parent.
+	CgroupParent string `json:"cgroupParent,omitempty"`
 	// Launch is the pause's spec, converted by the daemon (see launchSpec).
 	Launch *launchSpec `json:"launch,omitempty"`
 }

@@ -12,10 +12,15 @@ import (
 )
 
 // moveToPodCgroup moves the monitor (this process) into a leaf cgroup of its pod, <pod
-// cgroup>/monitor-<sandbox id prefix>, in every hierarchy where the pod cgroup exists. There it
-// is accounted to its pod, and it leaves the daemon's cgroup: a service manager stopping the
-// daemon by its cgroup (systemd's KillMode=control-group) does not take the pods with it. A
-// leaf because cgroup v2 allows no process in a cgroup that has children with controllers.
+// cgroup>/monitor-<sandbox id prefix>, in every mounted hierarchy, making the pod cgroup when
+// it is not there yet. There the monitor is accounted to its pod, and it leaves the daemon's
+// cgroup: a service manager stopping the daemon by its cgroup (systemd's KillMode=control-group)
+// does not take the pods with it. A leaf because cgroup v2 allows no process in a cgroup that
+// has children with controllers.
+//
+// The monitor runs it while libcontainer starts the pause, on purpose: on cgroup v1 the first
+// move into a cgroup after a quiet spell waits for an RCU grace period (the kernel's
+// cgroup_threadgroup_rwsem; 6 to 25 ms here), and moves that overlap share one wait.
 func moveToPodCgroup(podCgroup, leaf string) error {
 	mounts, err := mountinfo.GetMounts(mountinfo.FSTypeFilter("cgroup", "cgroup2"))
 	if err != nil {
@@ -26,30 +31,44 @@ func moveToPodCgroup(podCgroup, leaf string) error {
 		if m.Root != "/" {
 			continue
 		}
-		parent := filepath.Join(m.Mountpoint, podCgroup)
-		if _, err := os.Stat(parent); err != nil {
-			continue // libcontainer made no pod cgroup in this hierarchy
-		}
-		dir := filepath.Join(parent, leaf)
-		if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		dir, err := makeCgroupDir(m.Mountpoint, filepath.Join(podCgroup, leaf), strings.Contains(m.VFSOptions, "cpuset"))
+		if err != nil {
 			errs = append(errs, err)
 			continue
-		}
-		// A new v1 cpuset cgroup has no cpus and mems: it takes its parent's.
-		if strings.Contains(m.VFSOptions, "cpuset") {
-			for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
-				v, err := cgroups.ReadFile(parent, f)
-				if err == nil {
-					err = cgroups.WriteFile(dir, f, strings.TrimSpace(v))
-				}
-				if err != nil {
-					errs = append(errs, err)
-				}
-			}
 		}
 		if err := cgroups.WriteCgroupProc(dir, os.Getpid()); err != nil {
 			errs = append(errs, fmt.Errorf("join %s: %w", dir, err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// makeCgroupDir makes rel and its missing parents below the hierarchy mounted at mountpoint
+// and returns its path. A new v1 cpuset cgroup has no cpus and mems: each takes its parent's,
+// as libcontainer does for the cgroups it makes.
+func makeCgroupDir(mountpoint, rel string, cpuset bool) (string, error) {
+	dir := mountpoint
+	for _, elem := range strings.Split(strings.Trim(rel, "/"), "/") {
+		parent := dir
+		dir = filepath.Join(dir, elem)
+		if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+			return "", err
+		}
+		if !cpuset {
+			continue
+		}
+		for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+			if v, err := cgroups.ReadFile(dir, f); err == nil && strings.TrimSpace(v) != "" {
+				continue
+			}
+			v, err := cgroups.ReadFile(parent, f)
+			if err == nil {
+				err = cgroups.WriteFile(dir, f, strings.TrimSpace(v))
+			}
+			if err != nil {
+				return "", fmt.Errorf("%s of %s: %w", f, dir, err)
+			}
+		}
+	}
+	return dir, nil
 }

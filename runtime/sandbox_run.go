@@ -61,11 +61,12 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *cri.SandboxConfig) (_ 
 	if err != nil {
 		return nil, err
 	}
+	podCgroup := r.podCgroup(string(pod.UID))
 	spec, err := sandbox.PauseSpec(&sandbox.SpecInput{
 		Pod:         pod,
 		Rootfs:      filepath.Join(dir, "rootfs"),
 		PauseBinary: r.binary,
-		CgroupsPath: r.podCgroup(string(pod.UID)) + "/" + id,
+		CgroupsPath: podCgroup + "/" + id,
 		Hostname:    hostname,
 		// The pause may not be less killable than the daemon (no CAP_SYS_RESOURCE needed).
 		OOMScoreAdjMin: r.host.oomScoreAdj,
@@ -81,7 +82,7 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *cri.SandboxConfig) (_ 
 		return nil, fmt.Errorf("pause: %w", err)
 	}
 	mcfg := monitorConfig{
-		Launch: launch, PodUID: string(pod.UID), Hostname: hostname,
+		Launch: launch, PodUID: string(pod.UID), Hostname: hostname, CgroupParent: podCgroup,
 		HostNetwork: pod.Spec.HostNetwork, HostIPC: pod.Spec.HostIPC,
 		SharePID: pod.Spec.ShareProcessNamespace != nil && *pod.Spec.ShareProcessNamespace && !pod.Spec.HostPID,
 	}
