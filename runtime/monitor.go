@@ -170,12 +170,8 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 	m.cfg = mcfg.monitorConfig
 	m.cleanups = append(m.cleanups, func() { m.helper("destroy", m.id, nil, nil, nil, nil, false) }) //nolint:errcheck
 	// Leave the daemon's cgroup while the helper starts the pause (see moveToPodCgroup).
-	leaf := "monitor-" + m.id[:12]
-	var moved chan error
-	if m.cfg.CgroupParent != "" {
-		moved = make(chan error, 1)
-		go func() { moved <- moveToPodCgroup(m.cfg.CgroupParent, leaf) }()
-	}
+	moved := make(chan error, 1)
+	go func() { moved <- moveToPodCgroup(m.cfg.CgroupParent, "monitor-"+m.id[:12]) }()
 	// The pause's stdio is /dev/null: it never writes.
 	var res helperResult
 	m.spawnMu.Lock()
@@ -207,15 +203,8 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 		writeJSONAtomic(m.p.sandboxFile(m.id, "sandbox.json"), st) //nolint:errcheck
 	}()
 
-	var moveErr error
-	if moved != nil {
-		moveErr = <-moved
-	} else {
-		// A daemon that did not say the pod cgroup: it is known now that the pause has it.
-		moveErr = moveToPodCgroup(podCgroupParent(res.CgroupsPath), leaf)
-	}
-	if moveErr != nil {
-		m.log.Warn("monitor stays in the daemon's cgroup", "err", moveErr)
+	if err := <-moved; err != nil {
+		m.log.Warn("monitor stays in the daemon's cgroup", "err", err)
 	}
 	st := cri.SandboxStatus{
 		ID: m.id, PodUID: mcfg.PodUID, State: cri.SandboxReady, Pid: pid,

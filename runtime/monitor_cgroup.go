@@ -22,6 +22,9 @@ import (
 // move into a cgroup after a quiet spell waits for an RCU grace period (the kernel's
 // cgroup_threadgroup_rwsem; 6 to 25 ms here), and moves that overlap share one wait.
 func moveToPodCgroup(podCgroup, leaf string) error {
+	if strings.Trim(podCgroup, "/") == "" {
+		return errors.New("no pod cgroup in monitor.json")
+	}
 	mounts, err := mountinfo.GetMounts(mountinfo.FSTypeFilter("cgroup", "cgroup2"))
 	if err != nil {
 		return err
