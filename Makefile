@@ -12,6 +12,9 @@ BIN        := bin
 # Always bin/podrun: the build rule writes to it, so it must not be pointed elsewhere. To test
 # another binary, set PODRUN_BIN (e.g. make integration PODRUN_BIN=/path/to/podrun).
 override PODRUN := $(BIN)/podrun
+# The per-pod monitor as a small binary of its own (no cgo, none of the daemon's packages); the
+# daemon starts it when it lies beside podrun, else runs `podrun monitor`.
+override MONITOR := $(BIN)/podrun-monitor
 PODRUN_BIN ?= $(abspath $(PODRUN))
 BUSYBOX_TAR := $(BIN)/busybox.tar
 DEMOAPP_TAR := $(BIN)/demoapp.tar
@@ -29,11 +32,15 @@ INTEGRATION_TIMEOUT ?= 40m
 
 all: build
 
-build: $(PODRUN)
+build: $(PODRUN) $(MONITOR)
 
 $(PODRUN): $(GO_SOURCES)
 	@mkdir -p $(BIN)
 	CGO_ENABLED=1 $(GO) build -tags "$(GO_TAGS)" -ldflags '$(GO_LDFLAGS)' -o $@ ./cmd/podrun
+
+$(MONITOR): $(GO_SOURCES)
+	@mkdir -p $(BIN)
+	CGO_ENABLED=0 $(GO) build -o $@ ./cmd/podrun-monitor
 
 deps:
 	@./hack/install-deps.sh

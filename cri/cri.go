@@ -11,6 +11,7 @@ package cri
 import (
 	"context"
 	"errors"
+	"github.com/podrun/podrun/cri/sandboxstate"
 	"io"
 	"time"
 
@@ -33,39 +34,18 @@ type SandboxConfig struct {
 	LogDirectory string
 }
 
-// SandboxState is the CRI PodSandboxState.
-type SandboxState string
-
-const (
-	SandboxReady    SandboxState = "SANDBOX_READY"
-	SandboxNotReady SandboxState = "SANDBOX_NOTREADY"
+// SandboxState is the CRI PodSandboxState; SandboxStatus describes a running (or stopped)
+// pause sandbox. Both live in package sandboxstate, which the monitor (a small binary of its
+// own) imports without this package's Kubernetes types.
+type (
+	SandboxState  = sandboxstate.State
+	SandboxStatus = sandboxstate.Status
 )
 
-// SandboxStatus describes a running (or stopped) pause sandbox.
-type SandboxStatus struct {
-	ID        string       `json:"id"`
-	PodUID    string       `json:"podUID"`
-	State     SandboxState `json:"state"`
-	Pid       int          `json:"pid"` // pid of the pause process in the host pid namespace; 0 when not running
-	CreatedAt time.Time    `json:"createdAt"`
-	// Namespaces maps "net", "ipc", "uts" (and "pid" with shareProcessNamespace) to the pinned
-	// namespace files (/run/podrun/netns/<id>, /run/podrun/ns/<id>/ipc…). Host namespaces are
-	// absent from the map.
-	Namespaces map[string]string `json:"namespaces"`
-	// IP is the pod IP ("" until networking is configured; the host IP with hostNetwork).
-	IP string `json:"ip,omitempty"`
-	// CgroupParent is the pod cgroup, relative to the cgroup root, e.g. "/podrun/pod<uid>".
-	CgroupParent string `json:"cgroupParent"`
-	// Hostname is the pod's hostname (spec.hostname or the pod name), set on the pause's UTS ns.
-	Hostname string `json:"hostname"`
-	// Files the sandbox made that every container bind-mounts: /etc/hosts, /etc/hostname,
-	// /etc/resolv.conf, and the pod's /dev/shm (a tmpfs shared by the pod's IPC namespace;
-	// "" with hostIPC).
-	HostsPath      string `json:"hostsPath"`
-	HostnamePath   string `json:"hostnamePath"`
-	ResolvConfPath string `json:"resolvConfPath"`
-	ShmPath        string `json:"shmPath,omitempty"`
-}
+const (
+	SandboxReady    = sandboxstate.Ready
+	SandboxNotReady = sandboxstate.NotReady
+)
 
 // Mount is one volume mount resolved by the pod manager to a host path.
 type Mount struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/podrun/podrun/monitor"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -54,7 +55,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, cfg *cr
 		}
 	}()
 
-	dir := r.p.container(id)
+	dir := r.p.Container(id)
 	rootfs := filepath.Join(dir, "rootfs")
 	if err := os.MkdirAll(rootfs, 0o755); err != nil {
 		return "", err
@@ -79,7 +80,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, cfg *cr
 	if cfg.Image != nil {
 		imageID = cfg.Image.ID
 	}
-	if err := r.cfg.Rootfs.MountRootfs(ctx, imageID, r.p.snapshot(id), rootfs); err != nil {
+	if err := r.cfg.Rootfs.MountRootfs(ctx, imageID, r.p.Snapshot(id), rootfs); err != nil {
 		return "", fmt.Errorf("mount rootfs: %w", err)
 	}
 	spec, err := BuildContainerSpec(&SpecInput{
@@ -115,17 +116,20 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, cfg *cr
 		return "", err
 	}
 	launch, err := newLaunchSpec(id, dir, spec)
+	if err == nil {
+		err = launch.marshal()
+	}
 	if err != nil {
 		return "", fmt.Errorf("create container %s: %w", id, err)
 	}
-	req := monCreateReq{ID: id, Bundle: dir, LogPath: cfg.LogPath, TTY: spec.Process != nil && spec.Process.Terminal, Stdin: cfg.Container.Stdin, Launch: launch}
+	req := monitor.CreateRequest{ID: id, Bundle: dir, LogPath: cfg.LogPath, TTY: spec.Process != nil && spec.Process.Terminal, Stdin: cfg.Container.Stdin, Launch: launch.raw}
 	// The create runs to its end even when ctx ends (a delete racing the pod's start): cut
 	// short, the monitor's helper would go on making the container while the cleanup below
 	// already ran, and its libcontainer state would be left behind. A caller that gave up
 	// still gets the error, and the cleanup then destroys a whole container.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), monitorCreateTimeout)
 	defer cancel()
-	if err := r.monitor(sandboxID).call(cctx, "create", req, &monCreateResp{}); err != nil {
+	if err := r.monitor(sandboxID).call(cctx, "create", req, &monitor.CreateResponse{}); err != nil {
 		return "", err
 	}
 	if err := ctx.Err(); err != nil {

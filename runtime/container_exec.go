@@ -54,14 +54,14 @@ func (r *Runtime) Exec(ctx context.Context, id string, req *cri.ExecRequest) (in
 	if !validID(id) {
 		return -1, notFound("container", id)
 	}
-	c, err := libcontainer.Load(r.p.runc(), id)
+	c, err := libcontainer.Load(r.p.Runc(), id)
 	if err != nil {
 		return -1, fmt.Errorf("exec in %s: %w", id, notFound("container", id))
 	}
 	if s, err := c.Status(); err != nil || s != libcontainer.Running {
 		return -1, fmt.Errorf("exec in %s: %w", id, cri.ErrNotRunning)
 	}
-	spec, err := readSpec(r.p.container(id))
+	spec, err := readSpec(r.p.Container(id))
 	if err != nil {
 		return -1, fmt.Errorf("exec in %s: %w", id, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/podrun/podrun/monitor"
 	"os"
 	"path/filepath"
 	"time"
@@ -31,20 +32,20 @@ func (r *Runtime) RemoveContainer(ctx context.Context, id string) error {
 }
 
 func (r *Runtime) removeContainer(ctx context.Context, id string) error {
-	dir := r.p.container(id)
+	dir := r.p.Container(id)
 	rec, err := r.readContainer(id)
 	if err != nil && !errors.Is(err, cri.ErrNotFound) {
 		return err
 	}
 	var errs []error
 	if rec != nil {
-		err := r.monitor(rec.SandboxID).call(ctx, "remove", monIDReq{ID: id}, nil)
+		err := r.monitor(rec.SandboxID).call(ctx, "remove", monitor.IDRequest{ID: id}, nil)
 		if err != nil && !errors.Is(err, errMonitorGone) {
 			errs = append(errs, err)
 		}
 	}
 	// Without a monitor (or if it failed), destroy here.
-	if c, err := libcontainer.Load(r.p.runc(), id); err == nil {
+	if c, err := libcontainer.Load(r.p.Runc(), id); err == nil {
 		if err := destroyContainer(c, 10*time.Second); err != nil {
 			errs = append(errs, fmt.Errorf("destroy: %w", err))
 		}
@@ -52,14 +53,14 @@ func (r *Runtime) removeContainer(ctx context.Context, id string) error {
 		// A state dir without its state.json (a create cut short before libcontainer wrote it)
 		// has nothing to destroy: remove the dir itself (nothing when there is no dir). The
 		// container's lock, held by every caller, keeps a create of this id from running now.
-		if err := os.RemoveAll(filepath.Join(r.p.runc(), id)); err != nil {
+		if err := os.RemoveAll(filepath.Join(r.p.Runc(), id)); err != nil {
 			errs = append(errs, fmt.Errorf("remove libcontainer state: %w", err))
 		}
 	}
 	rootfs := filepath.Join(dir, "rootfs")
 	if r.cfg.Rootfs != nil {
 		if _, err := os.Stat(dir); err == nil {
-			if err := r.cfg.Rootfs.UnmountRootfs(rootfs, r.p.snapshot(id)); err != nil {
+			if err := r.cfg.Rootfs.UnmountRootfs(rootfs, r.p.Snapshot(id)); err != nil {
 				errs = append(errs, fmt.Errorf("unmount rootfs: %w", err))
 			}
 		}
@@ -67,7 +68,7 @@ func (r *Runtime) removeContainer(ctx context.Context, id string) error {
 	if err := removeDirNoMounts(dir); err != nil {
 		errs = append(errs, err)
 	}
-	if err := os.RemoveAll(r.p.snapshot(id)); err != nil {
+	if err := os.RemoveAll(r.p.Snapshot(id)); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

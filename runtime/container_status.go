@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"github.com/podrun/podrun/monitor"
 	"os"
 	"path/filepath"
 	"sort"
@@ -17,7 +18,7 @@ func (r *Runtime) readContainer(id string) (*containerRecord, error) {
 		return nil, notFound("container", id)
 	}
 	var rec containerRecord
-	if err := readJSON(r.p.containerFile(id, "container.json"), &rec); err != nil {
+	if err := readJSON(r.p.ContainerFile(id, "container.json"), &rec); err != nil {
 		if isNotExist(err) {
 			return nil, notFound("container", id)
 		}
@@ -28,7 +29,7 @@ func (r *Runtime) readContainer(id string) (*containerRecord, error) {
 
 // containerIDs lists the containers of a sandbox ("" = all) by their container.json.
 func (r *Runtime) containerIDs(sandboxID string) ([]string, error) {
-	ents, err := os.ReadDir(r.p.containersDir())
+	ents, err := os.ReadDir(r.p.ContainersDir())
 	if err != nil {
 		if os.IsNotExist(err) {
 			return nil, nil
@@ -69,13 +70,13 @@ func (r *Runtime) ContainerStatus(ctx context.Context, id string) (*cri.Containe
 		Cgroup: cgroupPathForStatus(rec.CgroupsPath), Rootfs: rec.Rootfs, State: cri.ContainerCreated,
 	}
 	var exit ExitRecord
-	if err := readJSON(r.p.containerFile(id, "exit.json"), &exit); err == nil {
+	if err := readJSON(r.p.ContainerFile(id, "exit.json"), &exit); err == nil {
 		applyExit(st, &exit)
 		return st, nil
 	}
 	var start startRecord
-	started := readJSON(r.p.containerFile(id, "started.json"), &start) == nil
-	c, err := libcontainer.Load(r.p.runc(), id)
+	started := readJSON(r.p.ContainerFile(id, "started.json"), &start) == nil
+	c, err := libcontainer.Load(r.p.Runc(), id)
 	var lcStatus libcontainer.Status = libcontainer.Stopped
 	if err == nil {
 		if s, err := c.Status(); err == nil {
@@ -94,15 +95,15 @@ func (r *Runtime) ContainerStatus(ctx context.Context, id string) (*cri.Containe
 	default:
 		// The process is gone but exit.json is missing: the monitor is writing it right now,
 		// or it died. Read once more, then report what we know.
-		if err := readJSON(r.p.containerFile(id, "exit.json"), &exit); err == nil {
+		if err := readJSON(r.p.ContainerFile(id, "exit.json"), &exit); err == nil {
 			applyExit(st, &exit)
 			return st, nil
 		}
 		st.StartedAt = start.StartedAt
 		st.Pid = 0
 		st.State = cri.ContainerUnknown
-		var ms monStatusResp
-		if err := r.monitor(rec.SandboxID).call(ctx, "status", monIDReq{ID: id}, &ms); err == nil {
+		var ms monitor.StatusResponse
+		if err := r.monitor(rec.SandboxID).call(ctx, "status", monitor.IDRequest{ID: id}, &ms); err == nil {
 			if ms.Exit != nil {
 				applyExit(st, ms.Exit)
 			} else if started {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/podrun/podrun/monitor"
 	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
@@ -52,11 +53,11 @@ func (r *Runtime) StopContainer(ctx context.Context, id string, timeout time.Dur
 // signal sends sig to the container's init through the monitor, or directly when the monitor
 // is gone.
 func (r *Runtime) signal(ctx context.Context, rec *containerRecord, sig unix.Signal) error {
-	err := r.monitor(rec.SandboxID).call(ctx, "signal", monSignalReq{ID: rec.ID, Signal: int(sig)}, nil)
+	err := r.monitor(rec.SandboxID).call(ctx, "signal", monitor.SignalRequest{ID: rec.ID, Signal: int(sig)}, nil)
 	if err == nil || !(errors.Is(err, errMonitorGone) || errors.Is(err, cri.ErrNotFound)) {
 		return err
 	}
-	c, lerr := libcontainer.Load(r.p.runc(), rec.ID)
+	c, lerr := libcontainer.Load(r.p.Runc(), rec.ID)
 	if lerr != nil {
 		return nil // no container state: nothing runs
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/podrun/podrun/monitor"
 	"time"
 
 	"github.com/podrun/podrun/cri"
@@ -25,7 +26,7 @@ func (r *Runtime) WaitContainer(ctx context.Context, id string) (*cri.ContainerS
 		if st.State == cri.ContainerExited {
 			return st, nil
 		}
-		err = r.monitor(rec.SandboxID).call(ctx, "wait", monIDReq{ID: id}, &ExitRecord{})
+		err = r.monitor(rec.SandboxID).call(ctx, "wait", monitor.IDRequest{ID: id}, &ExitRecord{})
 		switch {
 		case err == nil:
 			continue // exit.json is written: the next status reads it

@@ -6,8 +6,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/podrun/podrun/monitor"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"time"
@@ -27,17 +27,11 @@ import (
 // init's parent is the monitor (the subreaper above it) as soon as libcontainer's setup
 // processes exit, and the monitor waits for it and owns its stdio as before.
 
-const helperArg = "helper"
+type helperResult = monitor.HelperResult
 
-// helperResult is what `helper create` prints.
-type helperResult struct {
-	Pid         int    `json:"pid"`
-	CgroupMem   string `json:"cgroupMem,omitempty"` // memory cgroup dir, for the OOM counter
-	CgroupsPath string `json:"cgroupsPath"`         // the spec's linux.cgroupsPath
-}
-
-// helperMain runs one helper operation; it returns the exit code. Errors go to stderr.
-func helperMain(args []string) int {
+// HelperMain runs one helper operation (`podrun monitor helper <op> …`); it returns the exit
+// code. Errors go to stderr.
+func HelperMain(args []string) int {
 	if len(args) < 1 {
 		fmt.Fprintln(os.Stderr, "helper: no operation")
 		return 2
@@ -59,7 +53,7 @@ func helperMain(args []string) int {
 		fmt.Fprintf(os.Stderr, "helper: invalid id %q\n", *id)
 		return 2
 	}
-	p := paths{state: *state}
+	p := paths{State: *state}
 	var err error
 	switch op {
 	case "create":
@@ -70,14 +64,14 @@ func helperMain(args []string) int {
 		}
 	case "signal":
 		var c *libcontainer.Container
-		if c, err = libcontainer.Load(p.runc(), *id); err == nil {
+		if c, err = libcontainer.Load(p.Runc(), *id); err == nil {
 			if err = c.Signal(unix.Signal(*sig)); errors.Is(err, libcontainer.ErrNotRunning) {
 				err = nil
 			}
 		}
 	case "destroy":
 		var c *libcontainer.Container
-		if c, err = libcontainer.Load(p.runc(), *id); err == nil {
+		if c, err = libcontainer.Load(p.Runc(), *id); err == nil {
 			err = destroyContainer(c, 5*time.Second)
 		} else if errors.Is(err, libcontainer.ErrNotExist) {
 			err = nil
@@ -135,7 +129,7 @@ func helperCreate(p paths, id, bundle, stdio string, run bool) (*helperResult, e
 			proc.ConsoleSocket = files[3]
 		}
 	}
-	c, err := libcontainer.Create(p.runc(), id, ls.Config)
+	c, err := libcontainer.Create(p.Runc(), id, ls.Config)
 	if err != nil {
 		return nil, err
 	}
@@ -169,64 +163,18 @@ func readAllStdin() ([]byte, error) {
 	return buf.Bytes(), err
 }
 
-// helper runs `podrun monitor helper op --id id args…` with stdin and files (fd 3 on) and
-// decodes its answer into out (may be nil). held says the caller holds m.spawnMu (create:
-// the new init must be known before the reaper may look); otherwise the helper's own pid is
-// made known to the reaper for its life.
-func (m *monitor) helper(op, id string, stdin []byte, files []*os.File, args []string, out any, held bool) error {
-	argv := append([]string{"monitor", helperArg, op, "--state", m.p.state, "--id", id}, args...)
-	cmd := exec.Command("/proc/self/exe", argv...)
-	cmd.Stdin = bytes.NewReader(stdin)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.ExtraFiles = files
-	cmd.Dir = "/"
-	if !held {
-		m.spawnMu.Lock()
-	}
-	err := cmd.Start()
-	if err == nil {
-		m.known[cmd.Process.Pid] = true
-	}
-	if !held {
-		m.spawnMu.Unlock()
-	}
-	if err != nil {
-		return fmt.Errorf("%s %s: start helper: %w", op, id, err)
-	}
-	waitExited(cmd.Process.Pid)
-	err = cmd.Wait()
-	if !held {
-		m.spawnMu.Lock()
-	}
-	delete(m.known, cmd.Process.Pid)
-	if !held {
-		m.spawnMu.Unlock()
-	}
-	if err != nil {
-		if msg := strings.TrimSpace(stderr.String()); msg != "" {
-			return errors.New(msg)
-		}
-		return fmt.Errorf("%s %s: helper: %w", op, id, err)
-	}
-	if out != nil {
-		if err := json.Unmarshal(stdout.Bytes(), out); err != nil {
-			return fmt.Errorf("%s %s: helper answer: %w", op, id, err)
+// destroyContainer kills a libcontainer container that may still run, waits for its init to
+// be gone and destroys it (cgroup and state dir).
+func destroyContainer(c *libcontainer.Container, timeout time.Duration) error {
+	if st, err := c.Status(); err == nil && st != libcontainer.Stopped {
+		c.Signal(unix.SIGKILL) //nolint:errcheck // it may have exited meanwhile
+		deadline := time.Now().Add(timeout)
+		for time.Now().Before(deadline) {
+			if st, err := c.Status(); err != nil || st == libcontainer.Stopped {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
 		}
 	}
-	return nil
-}
-
-// reapChild waits for the exit of pid, a child of the monitor, without holding a thread
-// meanwhile, and reaps it.
-func reapChild(pid int) (unix.WaitStatus, error) {
-	waitExited(pid)
-	var ws unix.WaitStatus
-	for {
-		_, err := unix.Wait4(pid, &ws, 0, nil)
-		if err == unix.EINTR {
-			continue
-		}
-		return ws, err
-	}
+	return c.Destroy()
 }

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/opencontainers/runc/libcontainer"
@@ -20,6 +21,18 @@ type launchSpec struct {
 	Process     launchProcess   `json:"process"`
 	Terminal    bool            `json:"terminal,omitempty"`
 	CgroupsPath string          `json:"cgroupsPath"`
+
+	raw json.RawMessage // the encoded spec, as sent to the monitor (marshal)
+}
+
+// marshal encodes the spec into ls.raw, which the monitor passes to its helper as it is.
+func (ls *launchSpec) marshal() error {
+	b, err := json.Marshal(ls)
+	if err != nil {
+		return fmt.Errorf("encode launch spec: %w", err)
+	}
+	ls.raw = b
+	return nil
 }
 
 // launchProcess is libcontainer.Process without its stdio and runtime handles.

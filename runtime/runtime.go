@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -46,9 +47,13 @@ type Config struct {
 	// and takes it back in RemovePodSandbox; *network.Manager implements it. nil: pods have
 	// only their loopback (and SandboxStatus.IP stays "").
 	Network Network
-	// Binary is the static podrun binary started as the monitor and bind-mounted into the
-	// pause as /pause; "" = this process's own executable (the daemon). Tests set it.
+	// Binary is the static podrun binary the monitors run their helpers with and that is
+	// bind-mounted into the pause as /pause; "" = this process's own executable (the daemon).
+	// Tests set it.
 	Binary string
+	// MonitorBinary is the binary started as each pod's monitor: "" = podrun-monitor beside
+	// Binary when there is one (small: a monitor lives as long as its pod), else Binary itself.
+	MonitorBinary string
 }
 
 // Network is the part of package network the sandbox lifecycle needs.
@@ -67,7 +72,9 @@ type Runtime struct {
 	p      paths
 	log    *slog.Logger
 	binary string
-	host   hostFacts
+	// monitorBin is the monitor's binary (Config.MonitorBinary resolved).
+	monitorBin string
+	host       hostFacts
 
 	locks sync.Map // id → *sync.Mutex: serialises mutations of one sandbox or container
 }
@@ -105,8 +112,15 @@ func New(cfg Config) (*Runtime, error) {
 	if bin, err = filepath.EvalSymlinks(bin); err != nil {
 		return nil, fmt.Errorf("runtime: binary: %w", err)
 	}
-	r := &Runtime{cfg: cfg, p: paths{state: cfg.StateDir, root: cfg.RootDir}, log: cfg.Logger, binary: bin, host: readHostFacts()}
-	for _, d := range []string{r.p.runc(), r.p.sandboxesDir(), r.p.containersDir(), filepath.Join(cfg.StateDir, "netns"), filepath.Join(cfg.StateDir, "ns"), filepath.Join(cfg.RootDir, "snapshots")} {
+	mon := cfg.MonitorBinary
+	if mon == "" {
+		mon = bin
+		if beside := filepath.Join(filepath.Dir(bin), "podrun-monitor"); unix.Access(beside, unix.X_OK) == nil {
+			mon = beside
+		}
+	}
+	r := &Runtime{cfg: cfg, p: paths{State: cfg.StateDir, Root: cfg.RootDir}, log: cfg.Logger, binary: bin, monitorBin: mon, host: readHostFacts()}
+	for _, d := range []string{r.p.Runc(), r.p.SandboxesDir(), r.p.ContainersDir(), filepath.Join(cfg.StateDir, "netns"), filepath.Join(cfg.StateDir, "ns"), filepath.Join(cfg.RootDir, "snapshots")} {
 		if err := os.MkdirAll(d, 0o711); err != nil {
 			return nil, fmt.Errorf("runtime: %w", err)
 		}
@@ -124,5 +138,5 @@ func (r *Runtime) lock(id string) func() {
 
 // monitor returns the client of a sandbox's monitor.
 func (r *Runtime) monitor(sandboxID string) *monitorClient {
-	return newMonitorClient(r.p.sandboxFile(sandboxID, "monitor.sock"))
+	return newMonitorClient(r.p.SandboxFile(sandboxID, "monitor.sock"))
 }

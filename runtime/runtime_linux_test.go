@@ -81,6 +81,12 @@ func buildPodrun(dir string) (string, error) {
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("%v: %s", err, b)
 	}
+	// podrun-monitor beside it, as make builds it: the runtime starts it as the monitor.
+	cmd = exec.Command("go", "build", "-o", filepath.Join(dir, "podrun-monitor"), "github.com/podrun/podrun/cmd/podrun-monitor")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("%v: %s", err, b)
+	}
 	return out, nil
 }
 
@@ -191,7 +197,7 @@ func runSandbox(t *testing.T, r *Runtime, pod *v1.Pod) *cri.SandboxStatus {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b, err := os.ReadFile(r.p.sandboxFile(sb.ID, "monitor.pid")); err == nil {
+	if b, err := os.ReadFile(r.p.SandboxFile(sb.ID, "monitor.pid")); err == nil {
 		pid, _ := strconv.Atoi(string(b))
 		monitorPids.Store(sb.ID, pid)
 	}
@@ -294,8 +300,12 @@ func TestPauseAndNamespaces(t *testing.T) {
 			if f&unix.IFF_UP == 0 {
 				t.Errorf("lo not up in pinned netns: flags %s", flags)
 			}
-			// The monitor left the test's cgroup for a leaf of its pod, in every hierarchy.
+			// The monitor is the small podrun-monitor built beside podrun, and it left the
+			// test's cgroup for a leaf of its pod, in every hierarchy.
 			if mpid, ok := monitorPids.Load(sb.ID); ok {
+				if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", mpid)); err != nil || filepath.Base(exe) != "podrun-monitor" {
+					t.Errorf("monitor runs %q (%v), want podrun-monitor", exe, err)
+				}
 				cg, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", mpid))
 				for _, l := range strings.Split(strings.TrimSpace(string(cg)), "\n") {
 					if !strings.HasSuffix(l, sb.CgroupParent+"/monitor-"+sb.ID[:12]) {
@@ -344,7 +354,7 @@ func TestPauseAndNamespaces(t *testing.T) {
 // assertSandboxGone proves RemovePodSandbox left nothing behind.
 func assertSandboxGone(t *testing.T, r *Runtime, sb *cri.SandboxStatus, ctrs []string) {
 	t.Helper()
-	mounts, err := mountinfo.GetMounts(mountinfo.PrefixFilter(r.p.state))
+	mounts, err := mountinfo.GetMounts(mountinfo.PrefixFilter(r.p.State))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,9 +370,9 @@ func assertSandboxGone(t *testing.T, r *Runtime, sb *cri.SandboxStatus, ctrs []s
 	if pid, ok := monitorPids.Load(sb.ID); ok && alive(pid.(int)) {
 		t.Errorf("monitor %d still alive", pid)
 	}
-	paths := []string{r.p.sandbox(sb.ID), r.p.netns(sb.ID), r.p.nsDir(sb.ID), filepath.Join(r.p.runc(), sb.ID)}
+	paths := []string{r.p.Sandbox(sb.ID), r.p.Netns(sb.ID), r.p.NsDir(sb.ID), filepath.Join(r.p.Runc(), sb.ID)}
 	for _, c := range ctrs {
-		paths = append(paths, r.p.container(c), filepath.Join(r.p.runc(), c), r.p.snapshot(c))
+		paths = append(paths, r.p.Container(c), filepath.Join(r.p.Runc(), c), r.p.Snapshot(c))
 	}
 	for _, p := range paths {
 		if _, err := os.Lstat(p); err == nil {
@@ -418,7 +428,7 @@ func TestLogsAndExitCodes(t *testing.T) {
 	if st := waitExit(t, r, id); st.ExitCode != 7 {
 		t.Errorf("unwaited: %+v", st)
 	}
-	if _, err := os.Stat(r.p.containerFile(id, "exit.json")); err != nil {
+	if _, err := os.Stat(r.p.ContainerFile(id, "exit.json")); err != nil {
 		t.Errorf("exit.json: %v", err)
 	}
 }
@@ -573,12 +583,12 @@ func TestCreateDeleteCycles(t *testing.T) {
 		}
 		assertSandboxGone(t, r, sb, []string{id})
 	}
-	for _, d := range []string{r.p.sandboxesDir(), r.p.containersDir(), filepath.Join(r.p.state, "netns"), filepath.Join(r.p.state, "ns")} {
+	for _, d := range []string{r.p.SandboxesDir(), r.p.ContainersDir(), filepath.Join(r.p.State, "netns"), filepath.Join(r.p.State, "ns")} {
 		if ents, _ := os.ReadDir(d); len(ents) > 0 {
 			t.Errorf("%s not empty: %d entries", d, len(ents))
 		}
 	}
-	if ents, _ := os.ReadDir(r.p.runc()); len(ents) > 0 {
+	if ents, _ := os.ReadDir(r.p.Runc()); len(ents) > 0 {
 		t.Errorf("runc state left: %d", len(ents))
 	}
 	if fdsAfter := countFDs(t); fdsAfter > fdsBefore+2 {
@@ -685,7 +695,7 @@ func TestMonitorMemory(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	var monTotal, pauseTotal, monMax int
 	for _, sb := range sbs {
-		b, err := os.ReadFile(r.p.sandboxFile(sb.ID, "monitor.pid"))
+		b, err := os.ReadFile(r.p.SandboxFile(sb.ID, "monitor.pid"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -695,7 +705,7 @@ func TestMonitorMemory(t *testing.T) {
 		monMax = max(monMax, m)
 		pauseTotal += pss(t, sb.Pid)
 	}
-	if b, err := os.ReadFile(r.p.sandboxFile(sbs[0].ID, "monitor.pid")); err == nil {
+	if b, err := os.ReadFile(r.p.SandboxFile(sbs[0].ID, "monitor.pid")); err == nil {
 		if os.Getenv("PODRUN_TEST_SMAPS") != "" {
 			sm, _ := os.ReadFile("/proc/" + string(b) + "/smaps")
 			var out strings.Builder
@@ -715,7 +725,7 @@ func TestMonitorMemory(t *testing.T) {
 			t.Logf("one monitor:\n%s", out.String())
 		}
 	}
-	if b, err := os.ReadFile(r.p.sandboxFile(sbs[0].ID, "monitor.log")); err == nil {
+	if b, err := os.ReadFile(r.p.SandboxFile(sbs[0].ID, "monitor.log")); err == nil {
 		t.Logf("monitor.log: %s", b)
 	}
 	t.Logf("monitor PSS: avg %d KiB, max %d KiB; pause PSS: avg %d KiB (%d pods)", monTotal/n, monMax, pauseTotal/n, n)
@@ -803,7 +813,7 @@ func TestFailuresLeaveNothing(t *testing.T) {
 	if ids, _ := r.containerIDs(""); len(ids) > 0 {
 		t.Errorf("containers left: %v", ids)
 	}
-	if ents, _ := os.ReadDir(filepath.Join(r.p.root, "snapshots")); len(ents) > 0 {
+	if ents, _ := os.ReadDir(filepath.Join(r.p.Root, "snapshots")); len(ents) > 0 {
 		t.Errorf("snapshots left: %d", len(ents))
 	}
 	if err := r.RemovePodSandbox(ctx, sb.ID); err != nil {
@@ -826,12 +836,12 @@ func TestFailuresLeaveNothing(t *testing.T) {
 
 func assertStateEmpty(t *testing.T, r *Runtime) {
 	t.Helper()
-	for _, d := range []string{r.p.sandboxesDir(), r.p.containersDir(), r.p.runc(), filepath.Join(r.p.state, "netns"), filepath.Join(r.p.state, "ns")} {
+	for _, d := range []string{r.p.SandboxesDir(), r.p.ContainersDir(), r.p.Runc(), filepath.Join(r.p.State, "netns"), filepath.Join(r.p.State, "ns")} {
 		if ents, _ := os.ReadDir(d); len(ents) > 0 {
 			t.Errorf("%s not empty: %v", d, ents)
 		}
 	}
-	if mounts, _ := mountinfo.GetMounts(mountinfo.PrefixFilter(r.p.state)); len(mounts) > 0 {
+	if mounts, _ := mountinfo.GetMounts(mountinfo.PrefixFilter(r.p.State)); len(mounts) > 0 {
 		t.Errorf("mounts left: %v", mounts[0].Mountpoint)
 	}
 }
@@ -889,7 +899,7 @@ func TestMonitorKilled(t *testing.T) {
 	pod := testPod("monkill", false)
 	sb := runSandbox(t, r, pod)
 	id, _ := startContainer(t, r, sb, pod, "app", "sleep", "1000")
-	b, err := os.ReadFile(r.p.sandboxFile(sb.ID, "monitor.pid"))
+	b, err := os.ReadFile(r.p.SandboxFile(sb.ID, "monitor.pid"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -941,7 +951,7 @@ func TestMonitorReapsOrphans(t *testing.T) {
 	if st := waitExit(t, r, id); st.ExitCode != 6 {
 		t.Errorf("forker: %+v", st)
 	}
-	b, err := os.ReadFile(r.p.sandboxFile(sb.ID, "monitor.pid"))
+	b, err := os.ReadFile(r.p.SandboxFile(sb.ID, "monitor.pid"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1174,7 +1184,7 @@ func TestSandboxRealNetwork(t *testing.T) {
 	ctx := context.Background()
 	suffix := strconv.Itoa(os.Getpid() % 100000)
 	nm, err := network.New(network.Config{
-		Bridge: "prt" + suffix, PodCIDR: "10.213.0.0/24", StateDir: filepath.Join(r.p.state, "net"),
+		Bridge: "prt" + suffix, PodCIDR: "10.213.0.0/24", StateDir: filepath.Join(r.p.State, "net"),
 		Table: "podrun_rt" + suffix,
 	})
 	if err != nil {

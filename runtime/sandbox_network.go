@@ -36,7 +36,7 @@ func (r *Runtime) setupNetwork(ctx context.Context, st *cri.SandboxStatus, pod *
 			return fmt.Errorf("hosts file: %w", err)
 		}
 	}
-	if err := writeJSONAtomic(r.p.sandboxFile(st.ID, "network.json"), sandboxNetwork{IP: ip}); err != nil {
+	if err := writeJSONAtomic(r.p.SandboxFile(st.ID, "network.json"), sandboxNetwork{IP: ip}); err != nil {
 		return err
 	}
 	st.IP = ip
@@ -48,14 +48,14 @@ func (r *Runtime) teardownNetwork(ctx context.Context, id string) error {
 	if r.cfg.Network == nil {
 		return nil
 	}
-	netns := r.p.netns(id)
+	netns := r.p.Netns(id)
 	if _, err := os.Stat(netns); err != nil {
 		netns = ""
 	}
 	if err := r.cfg.Network.Teardown(ctx, id, netns); err != nil {
 		return err
 	}
-	if err := os.Remove(r.p.sandboxFile(id, "network.json")); err != nil && !os.IsNotExist(err) {
+	if err := os.Remove(r.p.SandboxFile(id, "network.json")); err != nil && !os.IsNotExist(err) {
 		return err
 	}
 	return nil

@@ -15,7 +15,7 @@ import (
 	"github.com/opencontainers/runc/libcontainer"
 	"golang.org/x/sys/unix"
 
-	"github.com/podrun/podrun/sandbox"
+	"github.com/podrun/podrun/sandbox/nsfs"
 )
 
 // RemovePodSandbox removes everything the sandbox made: its containers, the monitor, the pause,
@@ -66,21 +66,21 @@ func (r *Runtime) removeSandbox(ctx context.Context, id string) error {
 	r.waitMonitorGone(id, 5*time.Second)
 
 	// Whatever the monitor could not do (it may have crashed), do here; all idempotent.
-	if c, err := libcontainer.Load(r.p.runc(), id); err == nil {
+	if c, err := libcontainer.Load(r.p.Runc(), id); err == nil {
 		if err := destroyContainer(c, 5*time.Second); err != nil {
 			errs = append(errs, fmt.Errorf("destroy pause: %w", err))
 		}
 	}
-	for _, p := range []string{r.p.netns(id), filepath.Join(r.p.nsDir(id), "ipc"), filepath.Join(r.p.nsDir(id), "uts"), filepath.Join(r.p.nsDir(id), "pid")} {
-		if err := sandbox.Unpin(p); err != nil {
+	for _, p := range []string{r.p.Netns(id), filepath.Join(r.p.NsDir(id), "ipc"), filepath.Join(r.p.NsDir(id), "uts"), filepath.Join(r.p.NsDir(id), "pid")} {
+		if err := nsfs.Unpin(p); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	if err := os.Remove(r.p.nsDir(id)); err != nil && !os.IsNotExist(err) {
+	if err := os.Remove(r.p.NsDir(id)); err != nil && !os.IsNotExist(err) {
 		errs = append(errs, err)
 	}
-	dir := r.p.sandbox(id)
-	if err := sandbox.UnmountShm(filepath.Join(dir, "shm")); err != nil {
+	dir := r.p.Sandbox(id)
+	if err := nsfs.UnmountShm(filepath.Join(dir, "shm")); err != nil {
 		errs = append(errs, err)
 	}
 	if st != nil && st.CgroupParent != "" && !r.cgroupInUse(st.CgroupParent, id) {
@@ -97,7 +97,7 @@ func (r *Runtime) removeSandbox(ctx context.Context, id string) error {
 // waitMonitorGone waits for the sandbox's monitor process to exit, and kills it when it does
 // not (after checking that the pid is still our monitor, not a recycled one).
 func (r *Runtime) waitMonitorGone(id string, timeout time.Duration) {
-	b, err := os.ReadFile(r.p.sandboxFile(id, "monitor.pid"))
+	b, err := os.ReadFile(r.p.SandboxFile(id, "monitor.pid"))
 	if err != nil {
 		return
 	}
@@ -128,7 +128,7 @@ func (r *Runtime) waitMonitorGone(id string, timeout time.Duration) {
 
 // cgroupInUse reports whether another sandbox than id uses the pod cgroup parent.
 func (r *Runtime) cgroupInUse(parent, id string) bool {
-	ents, _ := os.ReadDir(r.p.sandboxesDir())
+	ents, _ := os.ReadDir(r.p.SandboxesDir())
 	for _, e := range ents {
 		if e.Name() == id || !validID(e.Name()) {
 			continue

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/podrun/podrun/monitor"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -43,7 +44,7 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *cri.SandboxConfig) (_ 
 		}
 	}()
 
-	dir := r.p.sandbox(id)
+	dir := r.p.Sandbox(id)
 	if err := os.MkdirAll(filepath.Join(dir, "rootfs"), 0o755); err != nil {
 		return nil, err
 	}
@@ -78,11 +79,14 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *cri.SandboxConfig) (_ 
 		return nil, err
 	}
 	launch, err := newLaunchSpec(id, dir, spec)
+	if err == nil {
+		err = launch.marshal()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("pause: %w", err)
 	}
-	mcfg := monitorConfig{
-		Launch: launch, PodUID: string(pod.UID), Hostname: hostname, CgroupParent: podCgroup,
+	mcfg := monitor.Config{
+		Launch: launch.raw, Helper: r.binary, PodUID: string(pod.UID), Hostname: hostname, CgroupParent: podCgroup,
 		HostNetwork: pod.Spec.HostNetwork, HostIPC: pod.Spec.HostIPC,
 		SharePID: pod.Spec.ShareProcessNamespace != nil && *pod.Spec.ShareProcessNamespace && !pod.Spec.HostPID,
 	}
@@ -104,7 +108,7 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *cri.SandboxConfig) (_ 
 		}
 	}()
 	early := func() {
-		nst := &cri.SandboxStatus{ID: id, Namespaces: map[string]string{"net": r.p.netns(id)},
+		nst := &cri.SandboxStatus{ID: id, Namespaces: map[string]string{"net": r.p.Netns(id)},
 			Hostname: hostname, HostsPath: mcfg.HostsPath}
 		netDone = make(chan error, 1)
 		go func() { netDone <- r.setupNetwork(ctx, nst, pod) }()
@@ -142,7 +146,7 @@ func (r *Runtime) podCgroup(uid string) string {
 // (in a goroutine) and never holds anything of the pod's. netnsPinned is called (in this
 // goroutine) when the monitor reports the network namespace pinned, before its verdict.
 func (r *Runtime) spawnMonitor(ctx context.Context, id string, netnsPinned func()) error {
-	dir := r.p.sandbox(id)
+	dir := r.p.Sandbox(id)
 	logf, err := os.OpenFile(filepath.Join(dir, "monitor.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
 		return fmt.Errorf("monitor log: %w", err)
@@ -153,7 +157,7 @@ func (r *Runtime) spawnMonitor(ctx context.Context, id string, netnsPinned func(
 		return err
 	}
 	defer rd.Close()
-	cmd := exec.Command(r.binary, "monitor", "--state", r.p.state, "--sandbox", id)
+	cmd := exec.Command(r.monitorBin, "monitor", "--state", r.p.State, "--sandbox", id)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.ExtraFiles = []*os.File{wr} // fd 3
 	cmd.Dir = "/"
@@ -178,7 +182,7 @@ func (r *Runtime) spawnMonitor(ctx context.Context, id string, netnsPinned func(
 			line, err := br.ReadString('\n')
 			line = strings.TrimSpace(line)
 			ch <- verdict{line, err}
-			if err != nil || line != monitorNetnsPinned {
+			if err != nil || line != monitor.NetnsPinned {
 				return
 			}
 		}
@@ -189,7 +193,7 @@ func (r *Runtime) spawnMonitor(ctx context.Context, id string, netnsPinned func(
 	for wait := true; wait; {
 		select {
 		case v = <-ch:
-			wait = v.err == nil && v.line == monitorNetnsPinned
+			wait = v.err == nil && v.line == monitor.NetnsPinned
 			if wait && netnsPinned != nil {
 				netnsPinned()
 			}
@@ -249,10 +253,10 @@ func (r *Runtime) readSandbox(id string) (*cri.SandboxStatus, error) {
 		return nil, notFound("sandbox", id)
 	}
 	var st cri.SandboxStatus
-	err := readJSON(r.p.sandboxFile(id, "sandbox.json"), &st)
+	err := readJSON(r.p.SandboxFile(id, "sandbox.json"), &st)
 	if err == nil {
 		var n sandboxNetwork
-		if readJSON(r.p.sandboxFile(id, "network.json"), &n) == nil {
+		if readJSON(r.p.SandboxFile(id, "network.json"), &n) == nil {
 			st.IP = n.IP
 		}
 		return &st, nil
@@ -260,7 +264,7 @@ func (r *Runtime) readSandbox(id string) (*cri.SandboxStatus, error) {
 	if !isNotExist(err) {
 		return nil, err
 	}
-	if _, serr := os.Stat(r.p.sandbox(id)); serr != nil {
+	if _, serr := os.Stat(r.p.Sandbox(id)); serr != nil {
 		return nil, notFound("sandbox", id)
 	}
 	st = cri.SandboxStatus{ID: id, State: cri.SandboxNotReady}
@@ -269,7 +273,7 @@ func (r *Runtime) readSandbox(id string) (*cri.SandboxStatus, error) {
 			UID string `json:"uid"`
 		} `json:"metadata"`
 	}
-	if b, err := os.ReadFile(r.p.sandboxFile(id, "pod.json")); err == nil && json.Unmarshal(b, &pod) == nil {
+	if b, err := os.ReadFile(r.p.SandboxFile(id, "pod.json")); err == nil && json.Unmarshal(b, &pod) == nil {
 		st.PodUID = pod.Metadata.UID
 		st.CgroupParent = r.podCgroup(st.PodUID)
 	}

@@ -26,7 +26,7 @@ func (r *Runtime) PodSandboxStatus(ctx context.Context, id string) (*cri.Sandbox
 // running reports whether the libcontainer container id has a live init (libcontainer checks
 // the pid together with its start time, so a recycled pid does not count).
 func (r *Runtime) running(id string) bool {
-	c, err := libcontainer.Load(r.p.runc(), id)
+	c, err := libcontainer.Load(r.p.Runc(), id)
 	if err != nil {
 		return false
 	}
@@ -36,7 +36,7 @@ func (r *Runtime) running(id string) bool {
 
 // ListPodSandboxes lists every sandbox dir, including half-made ones (NotReady), oldest first.
 func (r *Runtime) ListPodSandboxes(ctx context.Context) ([]*cri.SandboxStatus, error) {
-	ents, err := os.ReadDir(r.p.sandboxesDir())
+	ents, err := os.ReadDir(r.p.SandboxesDir())
 	if err != nil {
 		if os.IsNotExist(err) {
 			return nil, nil

@@ -31,7 +31,7 @@ func (r *Runtime) StopPodSandbox(ctx context.Context, id string) error {
 		// No monitor: kill what is left ourselves.
 		ctrs, _ := r.containerIDs(id)
 		for _, cid := range append(ctrs, id) {
-			killAndWait(r.p.runc(), cid, 10*time.Second)
+			killAndWait(r.p.Runc(), cid, 10*time.Second)
 		}
 	}
 	// A stopped sandbox gives its address back, as the CRI's StopPodSandbox does.
@@ -57,31 +57,5 @@ func killAndWait(root, id string, timeout time.Duration) {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// stopAll is the monitor's half of StopPodSandbox.
-func (m *monitor) stopAll() {
-	ctrs := m.markNotReady()
-	for _, c := range ctrs {
-		select {
-		case <-c.done:
-			continue
-		default:
-		}
-		m.killContainer(c.id)
-	}
-	for _, c := range ctrs {
-		select {
-		case <-c.done:
-		case <-time.After(10 * time.Second):
-		}
-	}
-	if m.pauseUp {
-		m.killContainer(m.id)
-		select {
-		case <-m.pauseDone:
-		case <-time.After(10 * time.Second):
-		}
 	}
 }

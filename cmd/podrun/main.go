@@ -2,7 +2,9 @@
 //
 // Hidden entry points of the same binary:
 //   - "podrun init": libcontainer's container init (the nsenter constructor runs first);
-//   - "podrun monitor …": the per-pod monitor, parent of the pause and of every container;
+//   - "podrun monitor …": the per-pod monitor, parent of the pause and of every container (the
+//     daemon runs the small podrun-monitor binary instead when it lies beside this one);
+//   - "podrun monitor helper <op> …": the monitor's libcontainer work (create, signal, destroy);
 //   - "pause": handled by a C constructor in package sandbox before the Go runtime starts.
 package main
 
@@ -13,6 +15,7 @@ import (
 	"github.com/opencontainers/runc/libcontainer"
 	_ "github.com/opencontainers/runc/libcontainer/nsenter"
 
+	"github.com/podrun/podrun/monitor"
 	"github.com/podrun/podrun/runtime"
 	_ "github.com/podrun/podrun/sandbox"
 )
@@ -25,8 +28,11 @@ func init() {
 }
 
 func main() {
+	if len(os.Args) > 2 && os.Args[1] == "monitor" && os.Args[2] == monitor.HelperArg {
+		os.Exit(runtime.HelperMain(os.Args[3:]))
+	}
 	if len(os.Args) > 1 && os.Args[1] == "monitor" {
-		os.Exit(runtime.MonitorMain(os.Args[2:]))
+		os.Exit(monitor.Main(os.Args[2:]))
 	}
 	os.Exit(run(os.Args[1:]))
 }

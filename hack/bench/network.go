@@ -22,7 +22,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 
 	"github.com/podrun/podrun/network"
-	"github.com/podrun/podrun/sandbox"
+	"github.com/podrun/podrun/sandbox/nsfs"
 )
 
 // netBenchNames are the bridge, CIDR and table of one bench run: never podrun0, 10.88.0.0/16
@@ -108,7 +108,7 @@ func networkSetupTeardown(n int) (setup, teardown, both time.Duration, err error
 		t1 := time.Now()
 		terr := m.Teardown(ctx, id, nsPath)
 		t2 := time.Now()
-		_ = sandbox.Unpin(nsPath)
+		_ = nsfs.Unpin(nsPath)
 		if serr != nil {
 			return 0, 0, 0, serr
 		}
@@ -131,7 +131,7 @@ func pinNewNetns(path string) error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("netns holder: %w", err)
 	}
-	err := sandbox.PinNamespace(cmd.Process.Pid, "net", path)
+	err := nsfs.PinNamespace(cmd.Process.Pid, "net", path)
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
 	return err

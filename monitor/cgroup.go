@@ -1,14 +1,14 @@
-package runtime
+package monitor
 
 import (
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/moby/sys/mountinfo"
-	"github.com/opencontainers/cgroups"
 )
 
 // moveToPodCgroup moves the monitor (this process) into a leaf cgroup of its pod, <pod
@@ -39,7 +39,7 @@ func moveToPodCgroup(podCgroup, leaf string) error {
 			errs = append(errs, err)
 			continue
 		}
-		if err := cgroups.WriteCgroupProc(dir, os.Getpid()); err != nil {
+		if err := writeCgroupFile(dir, "cgroup.procs", strconv.Itoa(os.Getpid())); err != nil {
 			errs = append(errs, fmt.Errorf("join %s: %w", dir, err))
 		}
 	}
@@ -61,12 +61,12 @@ func makeCgroupDir(mountpoint, rel string, cpuset bool) (string, error) {
 			continue
 		}
 		for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
-			if v, err := cgroups.ReadFile(dir, f); err == nil && strings.TrimSpace(v) != "" {
+			if v, err := readCgroupFile(dir, f); err == nil && strings.TrimSpace(v) != "" {
 				continue
 			}
-			v, err := cgroups.ReadFile(parent, f)
+			v, err := readCgroupFile(parent, f)
 			if err == nil {
-				err = cgroups.WriteFile(dir, f, strings.TrimSpace(v))
+				err = writeCgroupFile(dir, f, strings.TrimSpace(v))
 			}
 			if err != nil {
 				return "", fmt.Errorf("%s of %s: %w", f, dir, err)
@@ -74,4 +74,14 @@ func makeCgroupDir(mountpoint, rel string, cpuset bool) (string, error) {
 		}
 	}
 	return dir, nil
+}
+
+// readCgroupFile and writeCgroupFile read and write one cgroup interface file.
+func readCgroupFile(dir, name string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	return string(b), err
+}
+
+func writeCgroupFile(dir, name, value string) error {
+	return os.WriteFile(filepath.Join(dir, name), []byte(value), 0)
 }

@@ -1,4 +1,4 @@
-package runtime
+package monitor
 
 import (
 	"context"
@@ -20,12 +20,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/opencontainers/runc/libcontainer"
-	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
-	"github.com/podrun/podrun/cri"
-	"github.com/podrun/podrun/sandbox"
+	"github.com/podrun/podrun/cri/sandboxstate"
+	"github.com/podrun/podrun/internal/atomicfile"
+	"github.com/podrun/podrun/internal/layout"
+	"github.com/podrun/podrun/sandbox/nsfs"
 )
 
 // The monitor is `podrun monitor --state DIR --sandbox ID`, one per pod, started by
@@ -34,21 +34,21 @@ import (
 // and answers the daemon over HTTP+JSON on <sandbox dir>/monitor.sock. It never depends on
 // the daemon: a killed daemon leaves it, the pod and its logs running.
 
-// readyFD is the pipe on which the monitor tells RunPodSandbox "ok" or "error: …", after
-// progress lines (monitorNetnsPinned).
-const readyFD = 3
+// ReadyFD is the pipe on which the monitor tells RunPodSandbox "ok" or "error: …", after
+// progress lines (NetnsPinned).
+const ReadyFD = 3
 
-// monitorNetnsPinned is the progress line the monitor writes once the pod's network
+// NetnsPinned is the progress line the monitor writes once the pod's network
 // namespace is pinned: the daemon sets up the network meanwhile.
-const monitorNetnsPinned = "netns"
+const NetnsPinned = "netns"
 
 type monitor struct {
-	p   paths
+	p   layout.Paths
 	id  string
 	log *slog.Logger
 
-	cfg    monitorConfig
-	status cri.SandboxStatus
+	cfg    Config
+	status sandboxstate.Status
 
 	pauseUp   bool // the pause was started (by setup)
 	pauseDone chan struct{}
@@ -79,11 +79,9 @@ type monContainer struct {
 	cgroupMem string // memory cgroup dir, for the OOM counter
 }
 
-// MonitorMain is the entry point of `podrun monitor`; it returns the exit code.
-func MonitorMain(args []string) int {
-	if len(args) > 0 && args[0] == helperArg {
-		return helperMain(args[1:])
-	}
+// Main is the entry point of `podrun-monitor monitor` (and of `podrun monitor`); it returns
+// the exit code.
+func Main(args []string) int {
 	fs := flag.NewFlagSet("monitor", flag.ContinueOnError)
 	state := fs.String("state", "/run/podrun", "state dir")
 	id := fs.String("sandbox", "", "sandbox id")
@@ -99,16 +97,14 @@ func MonitorMain(args []string) int {
 	debug.SetMemoryLimit(16 << 20)
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("sandbox", *id)
-	logrus.SetOutput(os.Stderr)
-	logrus.SetLevel(logrus.WarnLevel)
 
-	ready := os.NewFile(readyFD, "ready")
+	ready := os.NewFile(ReadyFD, "ready")
 	m := &monitor{
-		p: paths{state: *state}, id: *id, log: log,
+		p: layout.Paths{State: *state}, id: *id, log: log,
 		ctrs: map[string]*monContainer{}, known: map[int]bool{},
 		stop: make(chan struct{}), pauseDone: make(chan struct{}),
 	}
-	if !validID(*id) {
+	if !layout.ValidID(*id) {
 		fmt.Fprintf(ready, "error: invalid sandbox id %q\n", *id)
 		return 2
 	}
@@ -156,24 +152,20 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		return nil, fmt.Errorf("child subreaper: %w", err)
 	}
-	dir := m.p.sandbox(m.id)
+	dir := m.p.Sandbox(m.id)
 	// monitor.json, not pod.json: decoding a v1.Pod would cost the monitor ~600 KiB of
 	// encoding/json caches for the rest of its life.
-	// The launch spec stays raw: the helper decodes it (see monitor_helper.go).
-	var mcfg struct {
-		monitorConfig
-		Launch json.RawMessage `json:"launch"`
-	}
-	if err := readJSON(filepath.Join(dir, "monitor.json"), &mcfg); err != nil {
+	var mcfg Config
+	if err := atomicfile.ReadJSON(filepath.Join(dir, "monitor.json"), &mcfg); err != nil {
 		return nil, fmt.Errorf("read monitor config: %w", err)
 	}
-	m.cfg = mcfg.monitorConfig
+	m.cfg = mcfg
 	m.cleanups = append(m.cleanups, func() { m.helper("destroy", m.id, nil, nil, nil, nil, false) }) //nolint:errcheck
 	// Leave the daemon's cgroup while the helper starts the pause (see moveToPodCgroup).
 	moved := make(chan error, 1)
 	go func() { moved <- moveToPodCgroup(m.cfg.CgroupParent, "monitor-"+m.id[:12]) }()
 	// The pause's stdio is /dev/null: it never writes.
-	var res helperResult
+	var res HelperResult
 	m.spawnMu.Lock()
 	err := m.helper("create", m.id, mcfg.Launch, nil, []string{"--bundle", dir, "--run"}, &res, true)
 	pid := res.Pid
@@ -192,67 +184,67 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 		m.spawnMu.Unlock()
 		close(m.pauseDone)
 		m.mu.Lock()
-		stopping := m.status.State == cri.SandboxNotReady
-		m.status.State = cri.SandboxNotReady
+		stopping := m.status.State == sandboxstate.NotReady
+		m.status.State = sandboxstate.NotReady
 		m.status.Pid = 0
 		st := m.status
 		m.mu.Unlock()
 		if !stopping {
 			m.log.Warn("pause exited")
 		}
-		writeJSONAtomic(m.p.sandboxFile(m.id, "sandbox.json"), st) //nolint:errcheck
+		atomicfile.WriteJSON(m.p.SandboxFile(m.id, "sandbox.json"), st) //nolint:errcheck
 	}()
 
 	if err := <-moved; err != nil {
 		m.log.Warn("monitor stays in the daemon's cgroup", "err", err)
 	}
-	st := cri.SandboxStatus{
-		ID: m.id, PodUID: mcfg.PodUID, State: cri.SandboxReady, Pid: pid,
+	st := sandboxstate.Status{
+		ID: m.id, PodUID: mcfg.PodUID, State: sandboxstate.Ready, Pid: pid,
 		CreatedAt: time.Now().UTC(), Namespaces: map[string]string{},
 		CgroupParent: podCgroupParent(res.CgroupsPath), Hostname: mcfg.Hostname,
 		HostnamePath: mcfg.HostnamePath, HostsPath: mcfg.HostsPath, ResolvConfPath: mcfg.ResolvConfPath,
 	}
 	pins := []struct{ kind, path string }{}
 	if !mcfg.HostNetwork {
-		pins = append(pins, struct{ kind, path string }{"net", m.p.netns(m.id)}, struct{ kind, path string }{"uts", filepath.Join(m.p.nsDir(m.id), "uts")})
+		pins = append(pins, struct{ kind, path string }{"net", m.p.Netns(m.id)}, struct{ kind, path string }{"uts", filepath.Join(m.p.NsDir(m.id), "uts")})
 	}
 	if !mcfg.HostIPC {
-		pins = append(pins, struct{ kind, path string }{"ipc", filepath.Join(m.p.nsDir(m.id), "ipc")})
+		pins = append(pins, struct{ kind, path string }{"ipc", filepath.Join(m.p.NsDir(m.id), "ipc")})
 	}
 	if mcfg.SharePID {
-		pins = append(pins, struct{ kind, path string }{"pid", filepath.Join(m.p.nsDir(m.id), "pid")})
+		pins = append(pins, struct{ kind, path string }{"pid", filepath.Join(m.p.NsDir(m.id), "pid")})
 	}
 	for _, pin := range pins {
-		if err := sandbox.PinNamespace(pid, pin.kind, pin.path); err != nil {
+		if err := nsfs.PinNamespace(pid, pin.kind, pin.path); err != nil {
 			return nil, err
 		}
 		path := pin.path
-		m.cleanups = append(m.cleanups, func() { sandbox.Unpin(path) }) //nolint:errcheck
+		m.cleanups = append(m.cleanups, func() { nsfs.Unpin(path) }) //nolint:errcheck
 		st.Namespaces[pin.kind] = pin.path
 	}
-	m.cleanups = append(m.cleanups, func() { os.Remove(m.p.nsDir(m.id)) })
+	m.cleanups = append(m.cleanups, func() { os.Remove(m.p.NsDir(m.id)) })
 	if p, ok := st.Namespaces["net"]; ok {
 		// The daemon sets up the pod network from now on, while we finish.
-		fmt.Fprintln(ready, monitorNetnsPinned) //nolint:errcheck // the verdict write reports a dead pipe
-		if err := sandbox.LoopbackUp(p); err != nil {
+		fmt.Fprintln(ready, NetnsPinned) //nolint:errcheck // the verdict write reports a dead pipe
+		if err := nsfs.LoopbackUp(p); err != nil {
 			return nil, err
 		}
 	}
 	if !mcfg.HostIPC {
 		shm := filepath.Join(dir, "shm")
-		if err := sandbox.MountShm(shm); err != nil {
+		if err := nsfs.MountShm(shm); err != nil {
 			return nil, err
 		}
-		m.cleanups = append(m.cleanups, func() { sandbox.UnmountShm(shm) }) //nolint:errcheck
+		m.cleanups = append(m.cleanups, func() { nsfs.UnmountShm(shm) }) //nolint:errcheck
 		st.ShmPath = shm
 	}
 	m.status = st
-	if err := writeJSONAtomic(filepath.Join(dir, "sandbox.json"), st); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(dir, "sandbox.json"), st); err != nil {
 		return nil, fmt.Errorf("write sandbox.json: %w", err)
 	}
 	sock := filepath.Join(dir, "monitor.sock")
 	os.Remove(sock)
-	lpath, done, err := shortSockPath(sock)
+	lpath, done, err := ShortSockPath(sock)
 	if err != nil {
 		return nil, err
 	}
@@ -272,9 +264,9 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 	return ln, nil
 }
 
-// monitorConfig is what the monitor needs to know of the pod, written by RunPodSandbox as
+// Config is what the monitor needs to know of the pod, written by RunPodSandbox as
 // <sandbox dir>/monitor.json.
-type monitorConfig struct {
+type Config struct {
 	PodUID         string `json:"podUID"`
 	Hostname       string `json:"hostname"`
 	HostNetwork    bool   `json:"hostNetwork,omitempty"`
@@ -285,8 +277,12 @@ type monitorConfig struct {
 	ResolvConfPath string `json:"resolvConfPath"`
 	// CgroupParent is the pod cgroup ("/<cgroup root>/pod<uid>"), the pause's cgroup parent.
 	CgroupParent string `json:"cgroupParent,omitempty"`
-	// Launch is the pause's spec, converted by the daemon (see launchSpec).
-	Launch *launchSpec `json:"launch,omitempty"`
+	// Launch is the pause's spec, converted by the daemon for libcontainer; the monitor hands
+	// it to its helper as it is.
+	Launch json.RawMessage `json:"launch,omitempty"`
+	// Helper is the podrun binary: the monitor runs `<Helper> monitor helper <op>` for the
+	// libcontainer work it keeps out of its own memory (see runtime's monitor_helper.go).
+	Helper string `json:"helper"`
 }
 
 // podCgroupParent returns "/podrun/pod<uid>" for the pause's "/podrun/pod<uid>/<id>".
@@ -312,28 +308,12 @@ func (m *monitor) shutdown() {
 func (m *monitor) markNotReady() []*monContainer {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.status.State = cri.SandboxNotReady
+	m.status.State = sandboxstate.NotReady
 	ctrs := make([]*monContainer, 0, len(m.ctrs))
 	for _, c := range m.ctrs {
 		ctrs = append(ctrs, c)
 	}
 	return ctrs
-}
-
-// destroyContainer kills a libcontainer container that may still run, waits for its init to
-// be gone and destroys it (cgroup and state dir).
-func destroyContainer(c *libcontainer.Container, timeout time.Duration) error {
-	if st, err := c.Status(); err == nil && st != libcontainer.Stopped {
-		c.Signal(unix.SIGKILL) //nolint:errcheck // it may have exited meanwhile
-		deadline := time.Now().Add(timeout)
-		for time.Now().Before(deadline) {
-			if st, err := c.Status(); err != nil || st == libcontainer.Stopped {
-				break
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
-	}
-	return c.Destroy()
 }
 
 // waitExited returns once the child pid has exited (it stays a zombie for the caller to reap),

@@ -1,4 +1,4 @@
-package runtime
+package monitor
 
 import (
 	"os"
@@ -7,15 +7,17 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/podrun/podrun/internal/layout"
 )
 
 // fifoMonitor makes a monitor whose container id has an exec fifo, as libcontainer leaves
 // it after create.
 func fifoMonitor(t *testing.T) (*monitor, *monContainer, string) {
 	t.Helper()
-	m := &monitor{p: paths{state: t.TempDir()}}
+	m := &monitor{p: layout.Paths{State: t.TempDir()}}
 	mc := &monContainer{id: "c1", done: make(chan struct{})}
-	path := filepath.Join(m.p.runc(), mc.id, "exec.fifo")
+	path := filepath.Join(m.p.Runc(), mc.id, "exec.fifo")
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,7 @@
-package sandbox
+// Package nsfs pins namespaces to files, brings a pinned network namespace's loopback up and
+// mounts a pod's shm: what the monitor does to a pod's namespaces, without package sandbox's
+// Kubernetes types.
+package nsfs
 
 import (
 	"errors"

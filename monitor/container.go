@@ -1,4 +1,4 @@
-package runtime
+package monitor
 
 import (
 	"errors"
@@ -12,10 +12,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/opencontainers/runc/libcontainer/utils"
 	"golang.org/x/sys/unix"
 
 	"github.com/podrun/podrun/crilog"
+	"github.com/podrun/podrun/internal/atomicfile"
+	"github.com/podrun/podrun/internal/layout"
 )
 
 func (m *monitor) get(id string) *monContainer {
@@ -27,8 +28,8 @@ func (m *monitor) get(id string) *monContainer {
 // createContainer makes the libcontainer container of a bundle and starts its init, which then
 // waits on the exec fifo until startContainer (the CRI's created state). The monitor keeps
 // the read ends of its stdout/stderr (or the console) and copies them into the CRI log.
-func (m *monitor) createContainer(req *monCreateReq, launch []byte) (pid int, retErr error) {
-	if !validID(req.ID) || !filepath.IsAbs(req.Bundle) || !filepath.IsAbs(req.LogPath) {
+func (m *monitor) createContainer(req *CreateRequest, launch []byte) (pid int, retErr error) {
+	if !layout.ValidID(req.ID) || !filepath.IsAbs(req.Bundle) || !filepath.IsAbs(req.LogPath) {
 		return 0, fmt.Errorf("create container: bad request")
 	}
 	if m.get(req.ID) != nil {
@@ -62,7 +63,7 @@ func (m *monitor) createContainer(req *monCreateReq, launch []byte) (pid int, re
 
 	var consoleParent *os.File
 	if req.TTY {
-		parent, child, err := utils.NewSockPair("console")
+		parent, child, err := newSockPair("console")
 		if err != nil {
 			return 0, fmt.Errorf("create container %s: console socket: %w", req.ID, err)
 		}
@@ -119,7 +120,7 @@ func (m *monitor) createContainer(req *monCreateReq, launch []byte) (pid int, re
 		// The init sends the pty master while Start runs: receive it concurrently.
 		consoleCh = make(chan *os.File, 1)
 		go func() {
-			f, err := utils.RecvFile(consoleParent)
+			f, err := recvFile(consoleParent)
 			if err != nil {
 				m.log.Warn("receive console", "container", req.ID, "err", err)
 			}
@@ -136,7 +137,7 @@ func (m *monitor) createContainer(req *monCreateReq, launch []byte) (pid int, re
 			files = append(files, f)
 		}
 	}
-	var res helperResult
+	var res HelperResult
 	m.spawnMu.Lock()
 	err = m.helper("create", req.ID, launch, files, []string{"--bundle", req.Bundle, "--stdio", strings.Join(fds, ",")}, &res, true)
 	pid = res.Pid
@@ -211,7 +212,7 @@ func (m *monitor) waitContainer(mc *monContainer) {
 	started := mc.started
 	m.mu.Unlock()
 	rec := exitRecord(ws, started, oomKilled(mc.cgroupMem))
-	if err := writeJSONAtomic(m.p.containerFile(mc.id, "exit.json"), rec); err != nil {
+	if err := atomicfile.WriteJSON(m.p.ContainerFile(mc.id, "exit.json"), rec); err != nil {
 		m.log.Error("write exit record", "container", mc.id, "err", err)
 	}
 	m.mu.Lock()
@@ -258,7 +259,7 @@ func (m *monitor) startContainer(id string) error {
 	m.mu.Lock()
 	mc.started = now
 	m.mu.Unlock()
-	if err := writeJSONAtomic(m.p.containerFile(id, "started.json"), startRecord{Pid: mc.pid, StartedAt: now}); err != nil {
+	if err := atomicfile.WriteJSON(m.p.ContainerFile(id, "started.json"), StartRecord{Pid: mc.pid, StartedAt: now}); err != nil {
 		return fmt.Errorf("start container %s: %w", id, err)
 	}
 	if err := m.execFifo(mc); err != nil {
@@ -273,7 +274,7 @@ func (m *monitor) startContainer(id string) error {
 // of libcontainer (no allocation worth keeping out of the monitor), and a helper cost an exec
 // of the podrun binary (~5 ms, most of it package init) on every container start.
 func (m *monitor) execFifo(mc *monContainer) error {
-	path := filepath.Join(m.p.runc(), mc.id, "exec.fifo")
+	path := filepath.Join(m.p.Runc(), mc.id, "exec.fifo")
 	type opened struct {
 		f   *os.File
 		err error
@@ -366,4 +367,52 @@ func (m *monitor) killContainer(id string) {
 	if err := m.helper("signal", id, nil, nil, []string{"--signal", strconv.Itoa(int(unix.SIGKILL))}, nil, false); err != nil {
 		m.log.Warn("kill container", "container", id, "err", err)
 	}
+}
+
+// newSockPair returns a connected pair of unix stream sockets (the console socket libcontainer
+// sends a container's pty master over).
+func newSockPair(name string) (parent, child *os.File, err error) {
+	fds, err := unix.Socketpair(unix.AF_LOCAL, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	return os.NewFile(uintptr(fds[1]), name+"-p"), os.NewFile(uintptr(fds[0]), name+"-c"), nil
+}
+
+// recvFile receives one file descriptor sent with SCM_RIGHTS on socket.
+func recvFile(socket *os.File) (*os.File, error) {
+	name := make([]byte, 4096)
+	oob := make([]byte, unix.CmsgSpace(4))
+	rc, err := socket.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var n, oobn int
+	var rerr error
+	if err := rc.Control(func(fd uintptr) {
+		n, oobn, _, _, rerr = unix.Recvmsg(int(fd), name, oob, unix.MSG_CMSG_CLOEXEC)
+	}); err != nil {
+		return nil, err
+	}
+	if rerr != nil {
+		return nil, rerr
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil {
+		return nil, err
+	}
+	if len(msgs) != 1 {
+		return nil, fmt.Errorf("recvfile: %d control messages", len(msgs))
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil {
+		return nil, err
+	}
+	if len(fds) != 1 {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		return nil, fmt.Errorf("recvfile: %d fds", len(fds))
+	}
+	return os.NewFile(uintptr(fds[0]), string(name[:n])), nil
 }

@@ -1,57 +1,75 @@
-package runtime
-
-import (
-	"bytes"
-	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
-	"net"
-	"net/http"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
-	"time"
-
-	"golang.org/x/sys/unix"
-
-	"github.com/podrun/podrun/cri"
-)
+package monitor
 
 // The monitor's API, HTTP+JSON over <sandbox dir>/monitor.sock. Every call is a POST to
 // /<verb> with a JSON body; errors are a non-2xx status with the message as body (404 = no
 // such container).
 
-type monCreateReq struct {
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+type CreateRequest struct {
 	ID      string `json:"id"`
 	Bundle  string `json:"bundle"`
 	LogPath string `json:"logPath"`
 	TTY     bool   `json:"tty,omitempty"`
 	Stdin   bool   `json:"stdin,omitempty"`
-	// Launch is the bundle's spec, converted by the daemon (see launchSpec).
-	Launch *launchSpec `json:"launch,omitempty"`
+	// Launch is the bundle's spec, converted by the daemon for libcontainer; the monitor
+	// hands it to its helper as it is.
+	Launch json.RawMessage `json:"launch,omitempty"`
 }
 
-type monCreateResp struct {
+type CreateResponse struct {
 	Pid int `json:"pid"`
 }
 
-type monIDReq struct {
+type IDRequest struct {
 	ID string `json:"id"`
 }
 
-type monSignalReq struct {
+type SignalRequest struct {
 	ID     string `json:"id"`
 	Signal int    `json:"signal"`
 }
 
-type monStatusResp struct {
+type StatusResponse struct {
 	Pid       int         `json:"pid"`
 	Running   bool        `json:"running"`
 	StartedAt time.Time   `json:"startedAt,omitempty"`
 	Exit      *ExitRecord `json:"exit,omitempty"`
+}
+
+// StartRecord is written by the monitor once the container's process runs.
+type StartRecord struct {
+	Pid       int       `json:"pid"`
+	StartedAt time.Time `json:"startedAt"`
+}
+
+// ExitRecord is the monitor's record of a finished container process, written atomically to
+// exit.json before any waiter is answered.
+type ExitRecord struct {
+	ExitCode   int       `json:"exitCode"`
+	Signal     int       `json:"signal,omitempty"`
+	StartedAt  time.Time `json:"startedAt"`
+	FinishedAt time.Time `json:"finishedAt"`
+	Reason     string    `json:"reason"`
+	Message    string    `json:"message,omitempty"`
+}
+
+// HelperResult is what `helper create` prints.
+type HelperResult struct {
+	Pid         int    `json:"pid"`
+	CgroupMem   string `json:"cgroupMem,omitempty"` // memory cgroup dir, for the OOM counter
+	CgroupsPath string `json:"cgroupsPath"`         // the spec's linux.cgroupsPath
 }
 
 func (m *monitor) handler() http.Handler {
@@ -63,25 +81,21 @@ func (m *monitor) handler() http.Handler {
 		writeJSONResponse(w, st)
 	})
 	mux.HandleFunc("POST /create", func(w http.ResponseWriter, r *http.Request) {
-		// The launch spec stays raw: the helper decodes it (see monitor_helper.go).
-		var req struct {
-			monCreateReq
-			Launch json.RawMessage `json:"launch"`
-		}
+		var req CreateRequest
 		if !decodeReq(w, r, &req) {
 			return
 		}
-		pid, err := m.createContainer(&req.monCreateReq, req.Launch)
+		pid, err := m.createContainer(&req, req.Launch)
 		if err != nil {
 			httpError(w, err)
 			return
 		}
-		writeJSONResponse(w, monCreateResp{Pid: pid})
+		writeJSONResponse(w, CreateResponse{Pid: pid})
 	})
-	mux.HandleFunc("POST /start", handle(func(req *monIDReq) error { return m.startContainer(req.ID) }))
-	mux.HandleFunc("POST /signal", handle(func(req *monSignalReq) error { return m.signalContainer(req.ID, req.Signal) }))
+	mux.HandleFunc("POST /start", handle(func(req *IDRequest) error { return m.startContainer(req.ID) }))
+	mux.HandleFunc("POST /signal", handle(func(req *SignalRequest) error { return m.signalContainer(req.ID, req.Signal) }))
 	mux.HandleFunc("POST /wait", func(w http.ResponseWriter, r *http.Request) {
-		var req monIDReq
+		var req IDRequest
 		if !decodeReq(w, r, &req) {
 			return
 		}
@@ -97,7 +111,7 @@ func (m *monitor) handler() http.Handler {
 		}
 	})
 	mux.HandleFunc("POST /status", func(w http.ResponseWriter, r *http.Request) {
-		var req monIDReq
+		var req IDRequest
 		if !decodeReq(w, r, &req) {
 			return
 		}
@@ -106,7 +120,7 @@ func (m *monitor) handler() http.Handler {
 			httpError(w, errUnknownContainer)
 			return
 		}
-		resp := monStatusResp{Pid: c.pid}
+		resp := StatusResponse{Pid: c.pid}
 		select {
 		case <-c.done:
 			resp.Exit = c.exit
@@ -119,7 +133,7 @@ func (m *monitor) handler() http.Handler {
 		writeJSONResponse(w, resp)
 	})
 	mux.HandleFunc("POST /remove", func(w http.ResponseWriter, r *http.Request) {
-		var req monIDReq
+		var req IDRequest
 		if !decodeReq(w, r, &req) {
 			return
 		}
@@ -179,74 +193,9 @@ func httpError(w http.ResponseWriter, err error) {
 	http.Error(w, err.Error(), code)
 }
 
-// errMonitorGone means the sandbox's monitor does not answer (crashed or already shut down):
-// callers fall back to the records on disk.
-var errMonitorGone = errors.New("monitor not reachable")
-
-// monitorClient talks to one sandbox's monitor.
-type monitorClient struct {
-	c *http.Client
-}
-
-func newMonitorClient(sock string) *monitorClient {
-	tr := &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			path, done, err := shortSockPath(sock)
-			if err != nil {
-				return nil, err
-			}
-			defer done()
-			return d.DialContext(ctx, "unix", path)
-		},
-		DisableKeepAlives: true,
-	}
-	return &monitorClient{c: &http.Client{Transport: tr}}
-}
-
-// call posts req to verb and decodes the answer into resp (may be nil).
-func (mc *monitorClient) call(ctx context.Context, verb string, req, resp any) error {
-	b, err := json.Marshal(req)
-	if err != nil {
-		return err
-	}
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://monitor/"+verb, bytes.NewReader(b))
-	if err != nil {
-		return err
-	}
-	hr.Header.Set("Content-Type", "application/json")
-	r, err := mc.c.Do(hr)
-	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("%w: %v", errMonitorGone, err)
-	}
-	defer r.Body.Close()
-	if r.StatusCode/100 != 2 {
-		msg, _ := io.ReadAll(io.LimitReader(r.Body, 4096))
-		err := errors.New(strings.TrimSpace(string(msg)))
-		if r.StatusCode == http.StatusNotFound {
-			return fmt.Errorf("monitor %s: %w: %w", verb, cri.ErrNotFound, err)
-		}
-		return fmt.Errorf("monitor %s: %w", verb, err)
-	}
-	if resp == nil {
-		return nil
-	}
-	if err := json.NewDecoder(r.Body).Decode(resp); err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		// A monitor that dies in the middle of a long poll closes the connection.
-		return fmt.Errorf("%w: %v", errMonitorGone, err)
-	}
-	return nil
-}
-
-// shortSockPath works around the 108-byte limit of unix socket paths (deep state dirs in
+// ShortSockPath works around the 108-byte limit of unix socket paths (deep state dirs in
 // tests): a long path is reached through /proc/self/fd/<dir fd>/<name>. done closes the dir.
-func shortSockPath(path string) (string, func(), error) {
+func ShortSockPath(path string) (string, func(), error) {
 	if len(path) < 100 {
 		return path, func() {}, nil
 	}

@@ -1,0 +1,29 @@
+package monitor
+
+import "time"
+
+// stopAll is the monitor's half of StopPodSandbox.
+func (m *monitor) stopAll() {
+	ctrs := m.markNotReady()
+	for _, c := range ctrs {
+		select {
+		case <-c.done:
+			continue
+		default:
+		}
+		m.killContainer(c.id)
+	}
+	for _, c := range ctrs {
+		select {
+		case <-c.done:
+		case <-time.After(10 * time.Second):
+		}
+	}
+	if m.pauseUp {
+		m.killContainer(m.id)
+		select {
+		case <-m.pauseDone:
+		case <-time.After(10 * time.Second):
+		}
+	}
+}
