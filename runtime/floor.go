@@ -14,8 +14,8 @@ import (
 )
 
 // The floors are what `make bench` compares podrun with: bare libcontainer in the caller's
-// process, no monitor, no pod, no network. The caller's binary must handle "init": import
-// internal/containerinit, as cmd/podrun does.
+// process, no monitor, no pod, no network. The caller's binary must handle "init" (call
+// libcontainer.Init) and import libcontainer/nsenter, as cmd/podrun does.
 
 // floorContainer creates a bare container from specconv.Example (new namespaces, no network
 // setup) running args on rootfs, under stateDir.

@@ -1,8 +1,7 @@
 // Command podrun runs Kubernetes Pods on one Linux host. See README.md.
 //
 // Hidden entry points of the same binary:
-//   - "podrun init": libcontainer's container init (the nsenter constructor runs first; see
-//     package containerinit);
+//   - "podrun init": libcontainer's container init (the nsenter constructor runs first);
 //   - "podrun monitor …": the per-pod monitor, parent of the pause and of every container (the
 //     daemon runs the small podrun-monitor binary instead when it lies beside this one);
 //   - "podrun monitor helper <op> …": the monitor's libcontainer work (create, signal, destroy);
@@ -12,11 +11,21 @@ package main
 import (
 	"os"
 
-	_ "github.com/podrun/podrun/internal/containerinit"
+	_ "github.com/opencontainers/cgroups/devices"
+	"github.com/opencontainers/runc/libcontainer"
+	_ "github.com/opencontainers/runc/libcontainer/nsenter"
+
 	"github.com/podrun/podrun/monitor"
 	"github.com/podrun/podrun/runtime"
 	_ "github.com/podrun/podrun/sandbox"
 )
+
+func init() {
+	if len(os.Args) > 1 && os.Args[1] == "init" {
+		// libcontainer's container init: it never returns.
+		libcontainer.Init()
+	}
+}
 
 func main() {
 	if len(os.Args) > 2 && os.Args[1] == "monitor" && os.Args[2] == monitor.HelperArg {

@@ -7,11 +7,20 @@ import (
 	"path/filepath"
 	"time"
 
-	// libcontainer re-executes this binary as "<exe> init" inside each new container: the
-	// same early hook as cmd/podrun's, so the floor's init starts no dearer than podrun's.
-	_ "github.com/podrun/podrun/internal/containerinit"
+	_ "github.com/opencontainers/cgroups/devices"
+	"github.com/opencontainers/runc/libcontainer"
+	_ "github.com/opencontainers/runc/libcontainer/nsenter"
+
 	"github.com/podrun/podrun/runtime"
 )
+
+// libcontainer re-executes this binary as "<exe> init" inside each new container (the same
+// hook as cmd/podrun): the nsenter constructor has already run, Init never returns.
+func init() {
+	if len(os.Args) > 1 && os.Args[1] == "init" {
+		libcontainer.Init()
+	}
+}
 
 // floor measures the raw libcontainer figures podrun is compared with: create+start and the
 // full create/start/wait/destroy of a busybox container, and an exec into a running one.
