@@ -272,9 +272,14 @@ func (b *bench) cleanup() {
 			for _, p := range l.Items {
 				_, _ = b.client.DeletePod(ctx, p.Namespace, p.Name, api.DeleteOptions{GracePeriodSeconds: &zero, Force: true})
 			}
-			for time.Now().Before(time.Now().Add(time.Minute)) {
+			// Gone from the API is not yet torn down (a force delete answers first, as the API
+			// server does): wait for the sandboxes too, else stopping the daemon leaves them
+			// running for a restarted daemon to clean, and this bench never restarts it.
+			sandboxes := filepath.Join(b.dir, "state", "sandboxes")
+			for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
 				l, err := b.client.ListPods(ctx, "", api.ListOptions{})
-				if err != nil || len(l.Items) == 0 {
+				ents, _ := os.ReadDir(sandboxes)
+				if (err != nil || len(l.Items) == 0) && len(ents) == 0 {
 					break
 				}
 				time.Sleep(100 * time.Millisecond)
