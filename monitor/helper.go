@@ -21,11 +21,7 @@ const HelperArg = "helper"
 // made known to the reaper for its life.
 func (m *monitor) helper(op, id string, stdin []byte, files []*os.File, args []string, out any, held bool) error {
 	argv := append([]string{"monitor", HelperArg, op, "--state", m.p.State, "--id", id}, args...)
-	bin := m.cfg.Helper
-	if bin == "" {
-		bin = "/proc/self/exe"
-	}
-	cmd := exec.Command(bin, argv...)
+	cmd := exec.Command(m.cfg.Helper, argv...)
 	cmd.Stdin = bytes.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

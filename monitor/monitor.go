@@ -1,3 +1,9 @@
+// Package monitor is the per-pod monitor: `podrun-monitor monitor --state DIR --sandbox ID`
+// (or `podrun monitor …`, the same code), one per pod, started by RunPodSandbox in its own
+// session. It is the parent of the pause and of every container of the pod (and a child
+// subreaper), owns their stdio, writes the CRI logs and the exit records, and answers the
+// daemon over HTTP+JSON on <sandbox dir>/monitor.sock. It never depends on the daemon: a
+// killed daemon leaves it, the pod and its logs running.
 package monitor
 
 import (
@@ -27,12 +33,6 @@ import (
 	"github.com/podrun/podrun/internal/layout"
 	"github.com/podrun/podrun/sandbox/nsfs"
 )
-
-// The monitor is `podrun monitor --state DIR --sandbox ID`, one per pod, started by
-// RunPodSandbox in its own session. It is the parent of the pause and of every container of
-// the pod (and a child subreaper), owns their stdio, writes the CRI logs and the exit records,
-// and answers the daemon over HTTP+JSON on <sandbox dir>/monitor.sock. It never depends on
-// the daemon: a killed daemon leaves it, the pod and its logs running.
 
 // ReadyFD is the pipe on which the monitor tells RunPodSandbox "ok" or "error: …", after
 // progress lines (NetnsPinned).
@@ -160,6 +160,9 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 		return nil, fmt.Errorf("read monitor config: %w", err)
 	}
 	m.cfg = mcfg
+	if m.cfg.Helper == "" {
+		return nil, errors.New("monitor.json names no helper binary")
+	}
 	m.cleanups = append(m.cleanups, func() { m.helper("destroy", m.id, nil, nil, nil, nil, false) }) //nolint:errcheck
 	// Leave the daemon's cgroup while the helper starts the pause (see moveToPodCgroup).
 	moved := make(chan error, 1)
