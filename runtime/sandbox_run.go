@@ -223,7 +223,8 @@ func (r *Runtime) spawnMonitor(ctx context.Context, id string, netnsPinned func(
 // profiling (its bucket table alone touches about 1 MiB), one P, an eager GC.
 func monitorEnv() []string {
 	// MALLOC_ARENA_MAX=1: the static glibc would give every thread that mallocs (cgo thread
-	// starts do) an arena of its own.
+	// starts do) an arena of its own. podrun-monitor has no cgo; `podrun monitor` (when it is
+	// missing) and the helpers, which inherit this environment, do.
 	env := []string{"GODEBUG=memprofilerate=0", "GOMAXPROCS=1", "GOGC=20", "MALLOC_ARENA_MAX=1"}
 	for _, e := range os.Environ() {
 		if strings.HasPrefix(e, "_LIBCONTAINER_") || strings.HasPrefix(e, "GODEBUG=") ||
