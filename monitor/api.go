@@ -95,13 +95,8 @@ func (m *monitor) handler() http.Handler {
 	mux.HandleFunc("POST /start", handle(func(req *IDRequest) error { return m.startContainer(req.ID) }))
 	mux.HandleFunc("POST /signal", handle(func(req *SignalRequest) error { return m.signalContainer(req.ID, req.Signal) }))
 	mux.HandleFunc("POST /wait", func(w http.ResponseWriter, r *http.Request) {
-		var req IDRequest
-		if !decodeReq(w, r, &req) {
-			return
-		}
-		c := m.get(req.ID)
+		c := m.requestedContainer(w, r)
 		if c == nil {
-			httpError(w, errUnknownContainer)
 			return
 		}
 		select {
@@ -111,13 +106,8 @@ func (m *monitor) handler() http.Handler {
 		}
 	})
 	mux.HandleFunc("POST /status", func(w http.ResponseWriter, r *http.Request) {
-		var req IDRequest
-		if !decodeReq(w, r, &req) {
-			return
-		}
-		c := m.get(req.ID)
+		c := m.requestedContainer(w, r)
 		if c == nil {
-			httpError(w, errUnknownContainer)
 			return
 		}
 		resp := StatusResponse{Pid: c.pid}
@@ -160,6 +150,20 @@ func (m *monitor) handler() http.Handler {
 		}
 	})
 	return mux
+}
+
+// requestedContainer decodes an IDRequest and returns its container, or answers the error
+// (bad request, 404) and returns nil.
+func (m *monitor) requestedContainer(w http.ResponseWriter, r *http.Request) *monContainer {
+	var req IDRequest
+	if !decodeReq(w, r, &req) {
+		return nil
+	}
+	c := m.get(req.ID)
+	if c == nil {
+		httpError(w, errUnknownContainer)
+	}
+	return c
 }
 
 // handle serves a request of type T that answers nothing but success or an error.
