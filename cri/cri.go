@@ -11,11 +11,12 @@ package cri
 import (
 	"context"
 	"errors"
-	"github.com/podrun/podrun/cri/sandboxstate"
 	"io"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+
+	"github.com/podrun/podrun/cri/sandboxstate"
 )
 
 // Sentinel errors, checked with errors.Is.

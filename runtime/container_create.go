@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/podrun/podrun/monitor"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/podrun/podrun/cri"
+	"github.com/podrun/podrun/monitor"
 )
 
 // CreateContainer mounts the rootfs, writes the bundle and asks the sandbox's monitor to create

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/podrun/podrun/monitor"
 	"os"
 	"path/filepath"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/opencontainers/runc/libcontainer"
 
 	"github.com/podrun/podrun/cri"
+	"github.com/podrun/podrun/monitor"
 )
 
 // RemoveContainer destroys the container (killing it if it still runs), unmounts its rootfs and

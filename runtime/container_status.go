@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"context"
-	"github.com/podrun/podrun/monitor"
 	"os"
 	"path/filepath"
 	"sort"
@@ -11,6 +10,7 @@ import (
 	"github.com/opencontainers/runc/libcontainer"
 
 	"github.com/podrun/podrun/cri"
+	"github.com/podrun/podrun/monitor"
 )
 
 func (r *Runtime) readContainer(id string) (*containerRecord, error) {

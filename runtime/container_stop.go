@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/podrun/podrun/monitor"
 	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
 	"golang.org/x/sys/unix"
 
 	"github.com/podrun/podrun/cri"
+	"github.com/podrun/podrun/monitor"
 )
 
 // StopContainer sends the stop signal, waits up to timeout, then SIGKILL, and returns when the

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/podrun/podrun/monitor"
 	"time"
 
 	"github.com/podrun/podrun/cri"
+	"github.com/podrun/podrun/monitor"
 )
 
 // WaitContainer long-polls the monitor until the container exited; when the monitor is gone

@@ -6,13 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/podrun/podrun/monitor"
 	"io"
 	"net"
 	"net/http"
 	"strings"
 
 	"github.com/podrun/podrun/cri"
+	"github.com/podrun/podrun/monitor"
 )
 
 // The monitor's API, HTTP+JSON over <sandbox dir>/monitor.sock. Every call is a POST to

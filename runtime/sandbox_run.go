@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/podrun/podrun/monitor"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/podrun/podrun/cri"
+	"github.com/podrun/podrun/monitor"
 	"github.com/podrun/podrun/sandbox"
 )
 

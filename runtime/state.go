@@ -5,13 +5,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/podrun/podrun/internal/atomicfile"
-	"github.com/podrun/podrun/internal/layout"
-	"github.com/podrun/podrun/monitor"
 	"os"
 	"time"
 
 	"github.com/podrun/podrun/cri"
+	"github.com/podrun/podrun/internal/atomicfile"
+	"github.com/podrun/podrun/internal/layout"
+	"github.com/podrun/podrun/monitor"
 )
 
 // State layout under Config.StateDir (see ARCHITECTURE.md):
