@@ -10,6 +10,8 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/podrun/podrun/internal/atomicfile"
 )
 
 // On-disk layout under <Root>/pods/<uid>/:
@@ -47,7 +49,7 @@ func writeJSON(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, append(data, '\n'), 0o600)
+	return atomicfile.WriteFileDurable(path, append(data, '\n'), 0o600)
 }
 
 func readJSON(path string, v any) error {

@@ -12,6 +12,7 @@ import (
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/moby/sys/mountinfo"
 	"github.com/podrun/podrun/cri"
+	"github.com/podrun/podrun/internal/atomicfile"
 	"golang.org/x/sys/unix"
 	v1 "k8s.io/api/core/v1"
 )
@@ -283,7 +284,7 @@ func (m *Manager) writeDownwardAPI(p *v1.Pod, name string, src *v1.DownwardAPIVo
 		if it.Mode != nil {
 			mode = os.FileMode(*it.Mode)
 		}
-		if err := writeFileAtomic(target, []byte(val), mode&os.ModePerm); err != nil {
+		if err := atomicfile.WriteFileDurable(target, []byte(val), mode&os.ModePerm); err != nil {
 			return "", err
 		}
 	}

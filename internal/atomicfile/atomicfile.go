@@ -21,7 +21,18 @@ func WriteJSON(path string, v any) error {
 
 // WriteFile writes b to path with mode, as WriteJSON does.
 func WriteFile(path string, b []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	return write(path, b, mode, false)
+}
+
+// WriteFileDurable is WriteFile that also fsyncs the directory, so that the rename itself
+// survives a crash: for the records under --root that outlive a reboot.
+func WriteFileDurable(path string, b []byte, mode os.FileMode) error {
+	return write(path, b, mode, true)
+}
+
+func write(path string, b []byte, mode os.FileMode, syncDir bool) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return err
 	}
@@ -42,7 +53,16 @@ func WriteFile(path string, b []byte, mode os.FileMode) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	return os.Rename(name, path)
+	if err := os.Rename(name, path); err != nil {
+		return err
+	}
+	if syncDir {
+		if d, err := os.Open(dir); err == nil {
+			_ = d.Sync()
+			d.Close()
+		}
+	}
+	return nil
 }
 
 // ReadJSON reads path into v; a missing file is an error wrapping os.ErrNotExist.
