@@ -19,7 +19,6 @@ import (
 
 type CreateRequest struct {
 	ID      string `json:"id"`
-	Bundle  string `json:"bundle"`
 	LogPath string `json:"logPath"`
 	TTY     bool   `json:"tty,omitempty"`
 	Stdin   bool   `json:"stdin,omitempty"`
@@ -67,9 +66,8 @@ type ExitRecord struct {
 
 // HelperResult is what `helper create` prints.
 type HelperResult struct {
-	Pid         int    `json:"pid"`
-	CgroupMem   string `json:"cgroupMem,omitempty"` // memory cgroup dir, for the OOM counter
-	CgroupsPath string `json:"cgroupsPath"`         // the spec's linux.cgroupsPath
+	Pid       int    `json:"pid"`
+	CgroupMem string `json:"cgroupMem,omitempty"` // memory cgroup dir, for the OOM counter
 }
 
 func (m *monitor) handler() http.Handler {

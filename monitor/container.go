@@ -29,7 +29,7 @@ func (m *monitor) get(id string) *monContainer {
 // waits on the exec fifo until startContainer (the CRI's created state). The monitor keeps
 // the read ends of its stdout/stderr (or the console) and copies them into the CRI log.
 func (m *monitor) createContainer(req *CreateRequest, launch []byte) (pid int, retErr error) {
-	if !layout.ValidID(req.ID) || !filepath.IsAbs(req.Bundle) || !filepath.IsAbs(req.LogPath) {
+	if !layout.ValidID(req.ID) || !filepath.IsAbs(req.LogPath) || len(req.Launch) == 0 {
 		return 0, fmt.Errorf("create container: bad request")
 	}
 	if m.get(req.ID) != nil {
@@ -139,7 +139,7 @@ func (m *monitor) createContainer(req *CreateRequest, launch []byte) (pid int, r
 	}
 	var res HelperResult
 	m.spawnMu.Lock()
-	err = m.helper("create", req.ID, launch, files, []string{"--bundle", req.Bundle, "--stdio", strings.Join(fds, ",")}, &res, true)
+	err = m.helper("create", req.ID, launch, files, []string{"--stdio", strings.Join(fds, ",")}, &res, true)
 	pid = res.Pid
 	if err == nil {
 		m.known[pid] = true

@@ -170,7 +170,7 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 	// The pause's stdio is /dev/null: it never writes.
 	var res HelperResult
 	m.spawnMu.Lock()
-	err := m.helper("create", m.id, mcfg.Launch, nil, []string{"--bundle", dir, "--run"}, &res, true)
+	err := m.helper("create", m.id, mcfg.Launch, nil, []string{"--run"}, &res, true)
 	pid := res.Pid
 	if err == nil {
 		m.known[pid] = true
@@ -204,7 +204,7 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 	st := sandboxstate.Status{
 		ID: m.id, PodUID: mcfg.PodUID, State: sandboxstate.Ready, Pid: pid,
 		CreatedAt: time.Now().UTC(), Namespaces: map[string]string{},
-		CgroupParent: podCgroupParent(res.CgroupsPath), Hostname: mcfg.Hostname,
+		CgroupParent: mcfg.CgroupParent, Hostname: mcfg.Hostname,
 		HostnamePath: mcfg.HostnamePath, HostsPath: mcfg.HostsPath, ResolvConfPath: mcfg.ResolvConfPath,
 	}
 	pins := []struct{ kind, path string }{}
@@ -287,9 +287,6 @@ type Config struct {
 	// libcontainer work it keeps out of its own memory (see runtime's monitor_helper.go).
 	Helper string `json:"helper"`
 }
-
-// podCgroupParent returns "/podrun/pod<uid>" for the pause's "/podrun/pod<uid>/<id>".
-func podCgroupParent(cgroupsPath string) string { return filepath.Dir(cgroupsPath) }
 
 func (m *monitor) undo() {
 	for i := len(m.cleanups) - 1; i >= 0; i-- {

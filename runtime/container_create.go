@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/podrun/podrun/cri"
+	"github.com/podrun/podrun/internal/atomicfile"
 	"github.com/podrun/podrun/monitor"
 )
 
@@ -73,7 +74,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, cfg *cr
 		}
 	}
 	// container.json first: it is how removeContainer finds the rootfs to unmount.
-	if err := writeJSONAtomic(filepath.Join(dir, "container.json"), rec); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(dir, "container.json"), rec); err != nil {
 		return "", err
 	}
 	imageID := ""
@@ -109,20 +110,17 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, cfg *cr
 		}
 	}
 	rec.StopSignal = stopSignal(cfg, spec.Annotations)
-	if err := writeJSONAtomic(filepath.Join(dir, "config.json"), spec); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(dir, "config.json"), spec); err != nil {
 		return "", err
 	}
-	if err := writeJSONAtomic(filepath.Join(dir, "container.json"), rec); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(dir, "container.json"), rec); err != nil {
 		return "", err
 	}
-	launch, err := newLaunchSpec(id, dir, spec)
-	if err == nil {
-		err = launch.marshal()
-	}
+	launch, err := encodeLaunch(id, dir, spec)
 	if err != nil {
 		return "", fmt.Errorf("create container %s: %w", id, err)
 	}
-	req := monitor.CreateRequest{ID: id, Bundle: dir, LogPath: cfg.LogPath, TTY: spec.Process != nil && spec.Process.Terminal, Stdin: cfg.Container.Stdin, Launch: launch.raw}
+	req := monitor.CreateRequest{ID: id, LogPath: cfg.LogPath, TTY: spec.Process != nil && spec.Process.Terminal, Stdin: cfg.Container.Stdin, Launch: launch}
 	// The create runs to its end even when ctx ends (a delete racing the pod's start): cut
 	// short, the monitor's helper would go on making the container while the cleanup below
 	// already ran, and its libcontainer state would be left behind. A caller that gave up

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/podrun/podrun/cri"
+	"github.com/podrun/podrun/internal/layout"
 )
 
 // ExecSync runs cmd in the container and collects its output. At timeout the process is
@@ -51,7 +52,7 @@ func (r *Runtime) Exec(ctx context.Context, id string, req *cri.ExecRequest) (in
 	if req == nil || len(req.Cmd) == 0 {
 		return -1, fmt.Errorf("exec in %s: empty command", id)
 	}
-	if !validID(id) {
+	if !layout.ValidID(id) {
 		return -1, notFound("container", id)
 	}
 	c, err := libcontainer.Load(r.p.Runc(), id)

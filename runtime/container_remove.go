@@ -11,13 +11,14 @@ import (
 	"github.com/opencontainers/runc/libcontainer"
 
 	"github.com/podrun/podrun/cri"
+	"github.com/podrun/podrun/internal/layout"
 	"github.com/podrun/podrun/monitor"
 )
 
 // RemoveContainer destroys the container (killing it if it still runs), unmounts its rootfs and
 // removes its state; removing a removed container is not an error.
 func (r *Runtime) RemoveContainer(ctx context.Context, id string) error {
-	if !validID(id) {
+	if !layout.ValidID(id) {
 		return nil
 	}
 	unlock := r.lock(id)

@@ -10,15 +10,17 @@ import (
 	"github.com/opencontainers/runc/libcontainer"
 
 	"github.com/podrun/podrun/cri"
+	"github.com/podrun/podrun/internal/atomicfile"
+	"github.com/podrun/podrun/internal/layout"
 	"github.com/podrun/podrun/monitor"
 )
 
 func (r *Runtime) readContainer(id string) (*containerRecord, error) {
-	if !validID(id) {
+	if !layout.ValidID(id) {
 		return nil, notFound("container", id)
 	}
 	var rec containerRecord
-	if err := readJSON(r.p.ContainerFile(id, "container.json"), &rec); err != nil {
+	if err := atomicfile.ReadJSON(r.p.ContainerFile(id, "container.json"), &rec); err != nil {
 		if isNotExist(err) {
 			return nil, notFound("container", id)
 		}
@@ -38,7 +40,7 @@ func (r *Runtime) containerIDs(sandboxID string) ([]string, error) {
 	}
 	var out []string
 	for _, e := range ents {
-		if !validID(e.Name()) {
+		if !layout.ValidID(e.Name()) {
 			continue
 		}
 		rec, err := r.readContainer(e.Name())
@@ -70,12 +72,12 @@ func (r *Runtime) ContainerStatus(ctx context.Context, id string) (*cri.Containe
 		Cgroup: cgroupPathForStatus(rec.CgroupsPath), Rootfs: rec.Rootfs, State: cri.ContainerCreated,
 	}
 	var exit ExitRecord
-	if err := readJSON(r.p.ContainerFile(id, "exit.json"), &exit); err == nil {
+	if err := atomicfile.ReadJSON(r.p.ContainerFile(id, "exit.json"), &exit); err == nil {
 		applyExit(st, &exit)
 		return st, nil
 	}
 	var start startRecord
-	started := readJSON(r.p.ContainerFile(id, "started.json"), &start) == nil
+	started := atomicfile.ReadJSON(r.p.ContainerFile(id, "started.json"), &start) == nil
 	c, err := libcontainer.Load(r.p.Runc(), id)
 	var lcStatus libcontainer.Status = libcontainer.Stopped
 	if err == nil {
@@ -95,7 +97,7 @@ func (r *Runtime) ContainerStatus(ctx context.Context, id string) (*cri.Containe
 	default:
 		// The process is gone but exit.json is missing: the monitor is writing it right now,
 		// or it died. Read once more, then report what we know.
-		if err := readJSON(r.p.ContainerFile(id, "exit.json"), &exit); err == nil {
+		if err := atomicfile.ReadJSON(r.p.ContainerFile(id, "exit.json"), &exit); err == nil {
 			applyExit(st, &exit)
 			return st, nil
 		}

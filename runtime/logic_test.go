@@ -7,6 +7,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 
 	"github.com/podrun/podrun/cri"
+	"github.com/podrun/podrun/internal/layout"
 )
 
 func TestParseSignal(t *testing.T) {
@@ -58,12 +59,12 @@ func TestStopSignal(t *testing.T) {
 func TestValidID(t *testing.T) {
 	good := "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 	for in, want := range map[string]bool{good: true, good[:63]: false, good[:63] + "G": false, "../" + good[3:]: false, "": false} {
-		if validID(in) != want {
-			t.Errorf("validID(%q) != %v", in, want)
+		if layout.ValidID(in) != want {
+			t.Errorf("layout.ValidID(%q) != %v", in, want)
 		}
 	}
 	id, err := newID()
-	if err != nil || !validID(id) {
+	if err != nil || !layout.ValidID(id) {
 		t.Errorf("newID() = %q, %v", id, err)
 	}
 }

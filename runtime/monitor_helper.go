@@ -15,6 +15,7 @@ import (
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
+	"github.com/podrun/podrun/internal/layout"
 	"github.com/podrun/podrun/monitor"
 )
 
@@ -41,7 +42,6 @@ func HelperMain(args []string) int {
 	fs := flag.NewFlagSet("monitor helper", flag.ContinueOnError)
 	state := fs.String("state", "/run/podrun", "state dir")
 	id := fs.String("id", "", "container or sandbox id")
-	bundle := fs.String("bundle", "", "create: the bundle (its config.json when stdin has no launch spec)")
 	run := fs.Bool("run", false, "create: start the process at once (the pause)")
 	stdio := fs.String("stdio", "", "create: stdin,stdout,stderr,console socket as fd numbers, -1 for none")
 	sig := fs.Int("signal", 0, "signal: the signal")
@@ -50,7 +50,7 @@ func HelperMain(args []string) int {
 	}
 	logrus.SetOutput(os.Stderr)
 	logrus.SetLevel(logrus.WarnLevel)
-	if !validID(*id) {
+	if !layout.ValidID(*id) {
 		fmt.Fprintf(os.Stderr, "helper: invalid id %q\n", *id)
 		return 2
 	}
@@ -59,7 +59,7 @@ func HelperMain(args []string) int {
 	switch op {
 	case "create":
 		var res *helperResult
-		res, err = helperCreate(p, *id, *bundle, *stdio, *run)
+		res, err = helperCreate(p, *id, *stdio, *run)
 		if err == nil {
 			err = json.NewEncoder(os.Stdout).Encode(res)
 		}
@@ -87,19 +87,19 @@ func HelperMain(args []string) int {
 	return 0
 }
 
-func helperCreate(p paths, id, bundle, stdio string, run bool) (*helperResult, error) {
-	var ls *launchSpec
-	if b, err := readAllStdin(); err != nil {
-		return nil, err
-	} else if len(bytes.TrimSpace(b)) > 0 {
-		ls = &launchSpec{}
-		if err := json.Unmarshal(b, ls); err != nil {
-			return nil, fmt.Errorf("launch spec: %w", err)
-		}
-	}
-	ls, err := loadLaunch(ls, id, bundle)
+// helperCreate creates the container described by the launch spec on stdin and starts its
+// init (which then waits on the exec fifo unless run).
+func helperCreate(p paths, id, stdio string, run bool) (*helperResult, error) {
+	b, err := readAllStdin()
 	if err != nil {
 		return nil, err
+	}
+	var ls launchSpec
+	if err := json.Unmarshal(b, &ls); err != nil {
+		return nil, fmt.Errorf("launch spec: %w", err)
+	}
+	if ls.Config == nil {
+		return nil, errors.New("launch spec: no config")
 	}
 	proc := ls.process()
 	if stdio != "" {
@@ -147,7 +147,7 @@ func helperCreate(p paths, id, bundle, stdio string, run bool) (*helperResult, e
 		destroyContainer(c, 5*time.Second) //nolint:errcheck
 		return nil, fmt.Errorf("start init: %w", err)
 	}
-	res := &helperResult{Pid: pid, CgroupsPath: ls.CgroupsPath}
+	res := &helperResult{Pid: pid}
 	if st, err := c.State(); err == nil {
 		if p, ok := st.CgroupPaths["memory"]; ok {
 			res.CgroupMem = p

@@ -9,30 +9,28 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// launchSpec is a bundle's OCI spec converted by the daemon into what the monitor needs to
-// start the bundle's init: libcontainer's config and process. The daemon sends it in
-// monitor.json (the pause) and in the create request (containers). Why: encoding/json keeps,
-// for the life of a process, the field tables of every struct type it has decoded or encoded.
-// libcontainer encodes its config to every container's init anyway, so decoding that config
-// costs the monitor nothing more, while decoding the OCI spec kept a second set of tables
-// (~150 KiB, spread over many allocation size classes) in every monitor.
+// launchSpec is a bundle's OCI spec converted by the daemon into what libcontainer's create
+// needs: its config and the init process. The daemon sends it, encoded, in monitor.json (the
+// pause) and in the create request (containers); the monitor hands the bytes to its helper
+// (`podrun monitor helper create`), which decodes them: the conversion happens once, in the
+// daemon, and the monitor never decodes either spec.
 type launchSpec struct {
-	Config      *configs.Config `json:"config"`
-	Process     launchProcess   `json:"process"`
-	Terminal    bool            `json:"terminal,omitempty"`
-	CgroupsPath string          `json:"cgroupsPath"`
-
-	raw json.RawMessage // the encoded spec, as sent to the monitor (marshal)
+	Config  *configs.Config `json:"config"`
+	Process launchProcess   `json:"process"`
 }
 
-// marshal encodes the spec into ls.raw, which the monitor passes to its helper as it is.
-func (ls *launchSpec) marshal() error {
+// encodeLaunch converts the spec (see newLaunchSpec) and encodes it for the monitor, which
+// passes it to its helper as it is.
+func encodeLaunch(id, dir string, spec *specs.Spec) (json.RawMessage, error) {
+	ls, err := newLaunchSpec(id, dir, spec)
+	if err != nil {
+		return nil, err
+	}
 	b, err := json.Marshal(ls)
 	if err != nil {
-		return fmt.Errorf("encode launch spec: %w", err)
+		return nil, fmt.Errorf("encode launch spec: %w", err)
 	}
-	ls.raw = b
-	return nil
+	return b, nil
 }
 
 // launchProcess is libcontainer.Process without its stdio and runtime handles.
@@ -65,7 +63,7 @@ func newLaunchSpec(id, dir string, spec *specs.Spec) (*launchSpec, error) {
 	if err != nil {
 		return nil, err
 	}
-	ls := &launchSpec{Config: cfg, Terminal: spec.Process.Terminal, CgroupsPath: spec.Linux.CgroupsPath,
+	ls := &launchSpec{Config: cfg,
 		Process: launchProcess{
 			Args: p.Args, Env: p.Env, UID: p.UID, GID: p.GID, AdditionalGroups: p.AdditionalGroups,
 			Cwd: p.Cwd, Label: p.Label, AppArmorProfile: p.AppArmorProfile,
@@ -88,17 +86,4 @@ func (ls *launchSpec) process() *libcontainer.Process {
 		Capabilities: p.Capabilities, Rlimits: p.Rlimits,
 		ConsoleWidth: p.ConsoleWidth, ConsoleHeight: p.ConsoleHeight,
 	}
-}
-
-// loadLaunch returns ls, or converts the bundle's config.json when the daemon sent none (a
-// daemon older than launchSpec).
-func loadLaunch(ls *launchSpec, id, dir string) (*launchSpec, error) {
-	if ls != nil && ls.Config != nil {
-		return ls, nil
-	}
-	spec, err := readSpec(dir)
-	if err != nil {
-		return nil, fmt.Errorf("read spec: %w", err)
-	}
-	return newLaunchSpec(id, dir, spec)
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/opencontainers/runc/libcontainer/specconv"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/podrun/podrun/internal/atomicfile"
 )
 
 // rlimitTypes maps OCI rlimit names to their resource numbers.
@@ -85,7 +87,7 @@ func libcontainerConfig(id, bundle string, spec *specs.Spec) (*configs.Config, e
 // readSpec reads a bundle's config.json.
 func readSpec(bundle string) (*specs.Spec, error) {
 	var s specs.Spec
-	if err := readJSON(filepath.Join(bundle, "config.json"), &s); err != nil {
+	if err := atomicfile.ReadJSON(filepath.Join(bundle, "config.json"), &s); err != nil {
 		return nil, err
 	}
 	return &s, nil

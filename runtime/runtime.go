@@ -51,9 +51,6 @@ type Config struct {
 	// bind-mounted into the pause as /pause; "" = this process's own executable (the daemon).
 	// Tests set it.
 	Binary string
-	// MonitorBinary is the binary started as each pod's monitor: "" = podrun-monitor beside
-	// Binary when there is one (small: a monitor lives as long as its pod), else Binary itself.
-	MonitorBinary string
 }
 
 // Network is the part of package network the sandbox lifecycle needs.
@@ -72,7 +69,8 @@ type Runtime struct {
 	p      paths
 	log    *slog.Logger
 	binary string
-	// monitorBin is the monitor's binary (Config.MonitorBinary resolved).
+	// monitorBin is started as each pod's monitor: podrun-monitor beside binary when there
+	// is one (small: a monitor lives as long as its pod), else binary itself.
 	monitorBin string
 	host       hostFacts
 
@@ -112,12 +110,9 @@ func New(cfg Config) (*Runtime, error) {
 	if bin, err = filepath.EvalSymlinks(bin); err != nil {
 		return nil, fmt.Errorf("runtime: binary: %w", err)
 	}
-	mon := cfg.MonitorBinary
-	if mon == "" {
-		mon = bin
-		if beside := filepath.Join(filepath.Dir(bin), "podrun-monitor"); unix.Access(beside, unix.X_OK) == nil {
-			mon = beside
-		}
+	mon := bin
+	if beside := filepath.Join(filepath.Dir(bin), "podrun-monitor"); unix.Access(beside, unix.X_OK) == nil {
+		mon = beside
 	}
 	r := &Runtime{cfg: cfg, p: paths{State: cfg.StateDir, Root: cfg.RootDir}, log: cfg.Logger, binary: bin, monitorBin: mon, host: readHostFacts()}
 	for _, d := range []string{r.p.Runc(), r.p.SandboxesDir(), r.p.ContainersDir(), filepath.Join(cfg.StateDir, "netns"), filepath.Join(cfg.StateDir, "ns"), filepath.Join(cfg.RootDir, "snapshots")} {

@@ -8,6 +8,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 
 	"github.com/podrun/podrun/cri"
+	"github.com/podrun/podrun/internal/atomicfile"
 	"github.com/podrun/podrun/network"
 )
 
@@ -32,11 +33,11 @@ func (r *Runtime) setupNetwork(ctx context.Context, st *cri.SandboxStatus, pod *
 	}
 	ip := res.IP.String()
 	if !pod.Spec.HostNetwork {
-		if err := writeFileAtomic(st.HostsPath, network.HostsFile(pod, ip, st.Hostname), 0o644); err != nil {
+		if err := atomicfile.WriteFile(st.HostsPath, network.HostsFile(pod, ip, st.Hostname), 0o644); err != nil {
 			return fmt.Errorf("hosts file: %w", err)
 		}
 	}
-	if err := writeJSONAtomic(r.p.SandboxFile(st.ID, "network.json"), sandboxNetwork{IP: ip}); err != nil {
+	if err := atomicfile.WriteJSON(r.p.SandboxFile(st.ID, "network.json"), sandboxNetwork{IP: ip}); err != nil {
 		return err
 	}
 	st.IP = ip

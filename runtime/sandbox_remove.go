@@ -15,6 +15,7 @@ import (
 	"github.com/opencontainers/runc/libcontainer"
 	"golang.org/x/sys/unix"
 
+	"github.com/podrun/podrun/internal/layout"
 	"github.com/podrun/podrun/sandbox/nsfs"
 )
 
@@ -22,7 +23,7 @@ import (
 // pinned namespaces, shm, the pod cgroup (when no other sandbox of the pod is left) and the
 // state. Removing a removed sandbox is not an error.
 func (r *Runtime) RemovePodSandbox(ctx context.Context, id string) error {
-	if !validID(id) {
+	if !layout.ValidID(id) {
 		return nil
 	}
 	unlock := r.lock(id)
@@ -130,7 +131,7 @@ func (r *Runtime) waitMonitorGone(id string, timeout time.Duration) {
 func (r *Runtime) cgroupInUse(parent, id string) bool {
 	ents, _ := os.ReadDir(r.p.SandboxesDir())
 	for _, e := range ents {
-		if e.Name() == id || !validID(e.Name()) {
+		if e.Name() == id || !layout.ValidID(e.Name()) {
 			continue
 		}
 		if st, err := r.readSandbox(e.Name()); err == nil && st.CgroupParent == parent {

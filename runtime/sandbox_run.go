@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/podrun/podrun/cri"
+	"github.com/podrun/podrun/internal/atomicfile"
+	"github.com/podrun/podrun/internal/layout"
 	"github.com/podrun/podrun/monitor"
 	"github.com/podrun/podrun/sandbox"
 )
@@ -55,7 +57,7 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *cri.SandboxConfig) (_ 
 			return nil, err
 		}
 	}
-	if err := writeJSONAtomic(filepath.Join(dir, "pod.json"), pod); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(dir, "pod.json"), pod); err != nil {
 		return nil, err
 	}
 	hostname, err := sandbox.PodHostname(pod)
@@ -75,25 +77,22 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *cri.SandboxConfig) (_ 
 	if err != nil {
 		return nil, err
 	}
-	if err := writeJSONAtomic(filepath.Join(dir, "config.json"), spec); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(dir, "config.json"), spec); err != nil {
 		return nil, err
 	}
-	launch, err := newLaunchSpec(id, dir, spec)
-	if err == nil {
-		err = launch.marshal()
-	}
+	launch, err := encodeLaunch(id, dir, spec)
 	if err != nil {
 		return nil, fmt.Errorf("pause: %w", err)
 	}
 	mcfg := monitor.Config{
-		Launch: launch.raw, Helper: r.binary, PodUID: string(pod.UID), Hostname: hostname, CgroupParent: podCgroup,
+		Launch: launch, Helper: r.binary, PodUID: string(pod.UID), Hostname: hostname, CgroupParent: podCgroup,
 		HostNetwork: pod.Spec.HostNetwork, HostIPC: pod.Spec.HostIPC,
 		SharePID: pod.Spec.ShareProcessNamespace != nil && *pod.Spec.ShareProcessNamespace && !pod.Spec.HostPID,
 	}
 	if mcfg.HostnamePath, mcfg.HostsPath, mcfg.ResolvConfPath, err = sandbox.WriteFiles(dir, pod, hostname, ""); err != nil {
 		return nil, err
 	}
-	if err := writeJSONAtomic(filepath.Join(dir, "monitor.json"), mcfg); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(dir, "monitor.json"), mcfg); err != nil {
 		return nil, err
 	}
 	// The monitor says "netns" once the pod's network namespace is pinned: the network is set
@@ -250,14 +249,14 @@ func monitorLogTail(dir string) string {
 // readSandbox reads sandbox.json; a sandbox whose monitor never got ready has only pod.json
 // and is reported NotReady.
 func (r *Runtime) readSandbox(id string) (*cri.SandboxStatus, error) {
-	if !validID(id) {
+	if !layout.ValidID(id) {
 		return nil, notFound("sandbox", id)
 	}
 	var st cri.SandboxStatus
-	err := readJSON(r.p.SandboxFile(id, "sandbox.json"), &st)
+	err := atomicfile.ReadJSON(r.p.SandboxFile(id, "sandbox.json"), &st)
 	if err == nil {
 		var n sandboxNetwork
-		if readJSON(r.p.SandboxFile(id, "network.json"), &n) == nil {
+		if atomicfile.ReadJSON(r.p.SandboxFile(id, "network.json"), &n) == nil {
 			st.IP = n.IP
 		}
 		return &st, nil

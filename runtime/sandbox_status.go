@@ -8,6 +8,7 @@ import (
 	"github.com/opencontainers/runc/libcontainer"
 
 	"github.com/podrun/podrun/cri"
+	"github.com/podrun/podrun/internal/layout"
 )
 
 // PodSandboxStatus reads sandbox.json and checks that the pause still runs.
@@ -45,7 +46,7 @@ func (r *Runtime) ListPodSandboxes(ctx context.Context) ([]*cri.SandboxStatus, e
 	}
 	var out []*cri.SandboxStatus
 	for _, e := range ents {
-		if !e.IsDir() || !validID(e.Name()) {
+		if !e.IsDir() || !layout.ValidID(e.Name()) {
 			continue
 		}
 		st, err := r.PodSandboxStatus(ctx, e.Name())

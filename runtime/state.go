@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/podrun/podrun/cri"
-	"github.com/podrun/podrun/internal/atomicfile"
 	"github.com/podrun/podrun/internal/layout"
 	"github.com/podrun/podrun/monitor"
 )
@@ -67,16 +66,6 @@ func newID() (string, error) {
 	}
 	return hex.EncodeToString(b[:]), nil
 }
-
-// validID guards every path built from an ID that came from a caller.
-var validID = layout.ValidID
-
-// writeJSONAtomic, writeFileAtomic and readJSON: see package atomicfile.
-var (
-	writeJSONAtomic = atomicfile.WriteJSON
-	writeFileAtomic = atomicfile.WriteFile
-	readJSON        = atomicfile.ReadJSON
-)
 
 func notFound(kind, id string) error {
 	return fmt.Errorf("%s %s: %w", kind, id, cri.ErrNotFound)
