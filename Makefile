@@ -15,6 +15,9 @@ override PODRUN := $(BIN)/podrun
 # The per-pod monitor as a small binary of its own (no cgo, none of the daemon's packages); the
 # daemon starts it when it lies beside podrun, else runs `podrun monitor`.
 override MONITOR := $(BIN)/podrun-monitor
+# libcontainer's work outside the daemon (package runner) as a small binary of its own, so that
+# the container inits it re-executes are small; the daemon falls back to podrun without it.
+override RUNNER := $(BIN)/podrun-runner
 PODRUN_BIN ?= $(abspath $(PODRUN))
 BUSYBOX_TAR := $(BIN)/busybox.tar
 DEMOAPP_TAR := $(BIN)/demoapp.tar
@@ -32,11 +35,15 @@ INTEGRATION_TIMEOUT ?= 40m
 
 all: build
 
-build: $(PODRUN) $(MONITOR)
+build: $(PODRUN) $(MONITOR) $(RUNNER)
 
 $(PODRUN): $(GO_SOURCES)
 	@mkdir -p $(BIN)
 	CGO_ENABLED=1 $(GO) build -tags "$(GO_TAGS)" -ldflags '$(GO_LDFLAGS)' -o $@ ./cmd/podrun
+
+$(RUNNER): $(GO_SOURCES)
+	@mkdir -p $(BIN)
+	CGO_ENABLED=1 $(GO) build -tags "$(GO_TAGS)" -ldflags '$(GO_LDFLAGS)' -o $@ ./cmd/podrun-runner
 
 $(MONITOR): $(GO_SOURCES)
 	@mkdir -p $(BIN)

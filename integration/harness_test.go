@@ -685,7 +685,8 @@ type proc struct {
 }
 
 // processes finds processes that belong to this env: their command line names T, their root
-// is below T (a container), or they sit in one of the env's cgroups.
+// is below T (a container), or they sit in one of the env's cgroups. exceptPid (the daemon)
+// and its exec server (`podrun-runner serve`, its child, part of it) are not counted.
 func (e *env) processes(exceptPid int) []proc {
 	self := os.Getpid()
 	seen := map[int]string{}
@@ -697,6 +698,9 @@ func (e *env) processes(exceptPid int) []proc {
 		}
 		cmdline, _ := os.ReadFile(filepath.Join("/proc", en.Name(), "cmdline"))
 		cl := strings.TrimSpace(strings.ReplaceAll(string(cmdline), "\x00", " "))
+		if exceptPid > 0 && parentOf(pid) == exceptPid && strings.Contains(cl, " serve --state ") {
+			continue
+		}
 		if strings.Contains(cl, e.dir+"/") || strings.HasSuffix(cl, e.dir) {
 			seen[pid] = "cmdline " + cl
 			continue
@@ -779,6 +783,24 @@ func nsInode(t *testing.T, pid int, ns string) string {
 		t.Fatalf("read ns %s of pid %d: %v", ns, pid, err)
 	}
 	return s
+}
+
+// parentOf is the ppid of pid, 0 when unknown.
+func parentOf(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 2 {
+		return 0
+	}
+	p, _ := strconv.Atoi(f[1])
+	return p
 }
 
 func pidAlive(pid int) bool {

@@ -7,18 +7,16 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/containerd/console"
-	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/utils"
-	"golang.org/x/sys/unix"
 
 	"github.com/podrun/podrun/cri"
 	"github.com/podrun/podrun/internal/layout"
+	"github.com/podrun/podrun/runner"
 )
 
 // ExecSync runs cmd in the container and collects its output. At timeout the process is
@@ -44,10 +42,11 @@ func (r *Runtime) ExecSync(ctx context.Context, id string, cmd []string, timeout
 // may hold the pipes forever.
 const execDrain = 2 * time.Second
 
-// Exec runs a process in the running container from this process (libcontainer Load + Run,
-// Init=false): no monitor and no daemon memory needed, so it works after a daemon restart. The
-// process gets the container's env, cwd, user, groups, capabilities and noNewPrivileges. When
-// ctx ends first the process is killed and the error wraps ctx.Err().
+// Exec runs a process in the running container through the exec server (package runner:
+// libcontainer Load + Run, Init=false, in podrun-runner): no monitor and no daemon memory
+// needed, so it works after a daemon restart. The process gets the container's env, cwd,
+// user, groups, capabilities and noNewPrivileges. When ctx ends first the process is killed
+// and the error wraps ctx.Err().
 func (r *Runtime) Exec(ctx context.Context, id string, req *cri.ExecRequest) (int, error) {
 	if req == nil || len(req.Cmd) == 0 {
 		return -1, fmt.Errorf("exec in %s: empty command", id)
@@ -55,23 +54,14 @@ func (r *Runtime) Exec(ctx context.Context, id string, req *cri.ExecRequest) (in
 	if !layout.ValidID(id) {
 		return -1, notFound("container", id)
 	}
-	c, err := libcontainer.Load(r.p.Runc(), id)
-	if err != nil {
-		return -1, fmt.Errorf("exec in %s: %w", id, notFound("container", id))
-	}
-	if s, err := c.Status(); err != nil || s != libcontainer.Running {
-		return -1, fmt.Errorf("exec in %s: %w", id, cri.ErrNotRunning)
-	}
-	spec, err := readSpec(r.p.Container(id))
+	tmpl, err := r.execTemplate(id)
 	if err != nil {
 		return -1, fmt.Errorf("exec in %s: %w", id, err)
 	}
-	proc, err := newProcess(spec.Process, false)
-	if err != nil {
-		return -1, fmt.Errorf("exec in %s: %w", id, err)
-	}
+	proc := *tmpl
 	proc.Args = req.Cmd
 	proc.Rlimits = nil // already the container's; setting them again needs CAP_SYS_RESOURCE
+	var stdio runner.Stdio
 
 	var (
 		closeAfterStart []io.Closer
@@ -89,7 +79,7 @@ func (r *Runtime) Exec(ctx context.Context, id string, req *cri.ExecRequest) (in
 		if err != nil {
 			return -1, fmt.Errorf("exec in %s: %w", id, err)
 		}
-		proc.ConsoleSocket = child
+		stdio.Console = child
 		consoleParent = parent
 		closeAfterStart = append(closeAfterStart, child)
 		defer parent.Close()
@@ -101,8 +91,8 @@ func (r *Runtime) Exec(ctx context.Context, id string, req *cri.ExecRequest) (in
 			w   io.Writer
 			set func(*os.File)
 		}{
-			{req.Stdout, func(f *os.File) { proc.Stdout = f }},
-			{req.Stderr, func(f *os.File) { proc.Stderr = f }},
+			{req.Stdout, func(f *os.File) { stdio.Stdout = f }},
+			{req.Stderr, func(f *os.File) { stdio.Stderr = f }},
 		}
 		for _, o := range outs {
 			if o.w == nil {
@@ -127,15 +117,22 @@ func (r *Runtime) Exec(ctx context.Context, id string, req *cri.ExecRequest) (in
 			if err != nil {
 				return -1, err
 			}
-			proc.Stdin = pr
+			stdio.Stdin = pr
 			closeAfterStart = append(closeAfterStart, pr)
 			stdinW = pw
 		}
 	}
 
-	if err := c.Run(proc); err != nil {
+	ex, err := r.execs.Start(id, &proc, stdio)
+	if err != nil {
 		if stdinW != nil {
 			stdinW.Close()
+		}
+		switch {
+		case errors.Is(err, runner.ErrNotFound):
+			err = notFound("container", id)
+		case errors.Is(err, runner.ErrNotRunning):
+			err = cri.ErrNotRunning
 		}
 		return -1, fmt.Errorf("exec in %s: %w", id, err)
 	}
@@ -148,15 +145,15 @@ func (r *Runtime) Exec(ctx context.Context, id string, req *cri.ExecRequest) (in
 	if consoleParent != nil {
 		f, err := utils.RecvFile(consoleParent) //nolint:staticcheck // the replacement is internal to runc
 		if err != nil {
-			proc.Signal(unix.SIGKILL) //nolint:errcheck
-			proc.Wait()               //nolint:errcheck
+			ex.Kill()
+			ex.Wait() //nolint:errcheck
 			return -1, fmt.Errorf("exec in %s: receive console: %w", id, err)
 		}
 		master, err = console.ConsoleFromFile(f)
 		if err != nil {
 			f.Close()
-			proc.Signal(unix.SIGKILL) //nolint:errcheck
-			proc.Wait()               //nolint:errcheck
+			ex.Kill()
+			ex.Wait() //nolint:errcheck
 			return -1, fmt.Errorf("exec in %s: console: %w", id, err)
 		}
 		defer master.Close()
@@ -186,17 +183,17 @@ func (r *Runtime) Exec(ctx context.Context, id string, req *cri.ExecRequest) (in
 
 	waited := make(chan struct{})
 	var (
-		ps      *os.ProcessState
+		ws      syscall.WaitStatus
 		waitErr error
 	)
 	go func() {
-		ps, waitErr = proc.Wait()
+		ws, waitErr = ex.Wait()
 		close(waited)
 	}()
 	select {
 	case <-waited:
 	case <-ctx.Done():
-		proc.Signal(unix.SIGKILL) //nolint:errcheck
+		ex.Kill()
 		<-waited
 		drain(&copiers)
 		return -1, fmt.Errorf("exec in %s: %w", id, ctx.Err())
@@ -205,19 +202,34 @@ func (r *Runtime) Exec(ctx context.Context, id string, req *cri.ExecRequest) (in
 		stdinW.Close() // unblocks nothing in the process (it is gone); frees the fd
 	}
 	drain(&copiers)
-	if ps == nil {
-		var ee *exec.ExitError
-		if errors.As(waitErr, &ee) {
-			ps = ee.ProcessState
-		} else {
-			return -1, fmt.Errorf("exec in %s: wait: %w", id, waitErr)
-		}
+	if waitErr != nil {
+		return -1, fmt.Errorf("exec in %s: wait: %w", id, waitErr)
 	}
-	ws, _ := ps.Sys().(syscall.WaitStatus)
 	if ws.Signaled() {
 		return 128 + int(ws.Signal()), nil
 	}
 	return ws.ExitStatus(), nil
+}
+
+// execTemplate is the process of container id's spec, read once: a container's config.json
+// does not change. An exec copies it and sets its args.
+func (r *Runtime) execTemplate(id string) (*runner.Process, error) {
+	if v, ok := r.execProcs.Load(id); ok {
+		return v.(*runner.Process), nil
+	}
+	spec, err := readSpec(r.p.Container(id))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, notFound("container", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	p, err := runner.ProcessFromSpec(spec.Process)
+	if err != nil {
+		return nil, err
+	}
+	r.execProcs.Store(id, &p)
+	return &p, nil
 }
 
 func drain(wg *sync.WaitGroup) {

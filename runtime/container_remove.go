@@ -13,6 +13,7 @@ import (
 	"github.com/podrun/podrun/cri"
 	"github.com/podrun/podrun/internal/layout"
 	"github.com/podrun/podrun/monitor"
+	"github.com/podrun/podrun/runner"
 )
 
 // RemoveContainer destroys the container (killing it if it still runs), unmounts its rootfs and
@@ -33,6 +34,7 @@ func (r *Runtime) RemoveContainer(ctx context.Context, id string) error {
 }
 
 func (r *Runtime) removeContainer(ctx context.Context, id string) error {
+	r.execProcs.Delete(id)
 	dir := r.p.Container(id)
 	rec, err := r.readContainer(id)
 	if err != nil && !errors.Is(err, cri.ErrNotFound) {
@@ -47,7 +49,7 @@ func (r *Runtime) removeContainer(ctx context.Context, id string) error {
 	}
 	// Without a monitor (or if it failed), destroy here.
 	if c, err := libcontainer.Load(r.p.Runc(), id); err == nil {
-		if err := destroyContainer(c, 10*time.Second); err != nil {
+		if err := runner.DestroyContainer(c, 10*time.Second); err != nil {
 			errs = append(errs, fmt.Errorf("destroy: %w", err))
 		}
 	} else if errors.Is(err, libcontainer.ErrNotExist) {

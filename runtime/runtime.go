@@ -13,6 +13,7 @@ import (
 
 	"github.com/podrun/podrun/cri"
 	"github.com/podrun/podrun/network"
+	"github.com/podrun/podrun/runner"
 )
 
 // Rootfs is the part of the image store the runtime needs: overlay root filesystems.
@@ -47,9 +48,9 @@ type Config struct {
 	// and takes it back in RemovePodSandbox; *network.Manager implements it. nil: pods have
 	// only their loopback (and SandboxStatus.IP stays "").
 	Network Network
-	// Binary is the static podrun binary the monitors run their helpers with and that is
-	// bind-mounted into the pause as /pause; "" = this process's own executable (the daemon).
-	// Tests set it.
+	// Binary is the static podrun binary that is bind-mounted into the pause as /pause, and
+	// the monitors' helper and the exec server when podrun-runner is not beside it; "" = this
+	// process's own executable (the daemon). Tests set it.
 	Binary string
 }
 
@@ -72,7 +73,14 @@ type Runtime struct {
 	// monitorBin is started as each pod's monitor: podrun-monitor beside binary when there
 	// is one (small: a monitor lives as long as its pod), else binary itself.
 	monitorBin string
-	host       hostFacts
+	// runnerBin does the libcontainer work outside the daemon (package runner): podrun-runner
+	// beside binary when there is one (its container inits are small), else binary itself.
+	runnerBin string
+	// execs runs every exec (package runner's exec server, started on the first).
+	execs *runner.ExecServer
+	// execProcs caches each container's exec process template (id → *runner.Process).
+	execProcs sync.Map
+	host      hostFacts
 
 	locks sync.Map // id → *sync.Mutex: serialises mutations of one sandbox or container
 }
@@ -110,17 +118,31 @@ func New(cfg Config) (*Runtime, error) {
 	if bin, err = filepath.EvalSymlinks(bin); err != nil {
 		return nil, fmt.Errorf("runtime: binary: %w", err)
 	}
-	mon := bin
-	if beside := filepath.Join(filepath.Dir(bin), "podrun-monitor"); unix.Access(beside, unix.X_OK) == nil {
-		mon = beside
+	beside := func(name string) string {
+		if b := filepath.Join(filepath.Dir(bin), name); unix.Access(b, unix.X_OK) == nil {
+			return b
+		}
+		return bin
 	}
-	r := &Runtime{cfg: cfg, p: paths{State: cfg.StateDir, Root: cfg.RootDir}, log: cfg.Logger, binary: bin, monitorBin: mon, host: readHostFacts()}
+	r := &Runtime{cfg: cfg, p: paths{State: cfg.StateDir, Root: cfg.RootDir}, log: cfg.Logger,
+		binary: bin, monitorBin: beside("podrun-monitor"), runnerBin: beside("podrun-runner"), host: readHostFacts()}
+	serve := []string{r.runnerBin, "serve", "--state", r.p.State}
+	if r.runnerBin == bin {
+		serve = []string{bin, "runner", "serve", "--state", r.p.State}
+	}
+	r.execs = runner.NewExecServer(serve, os.Stderr)
 	for _, d := range []string{r.p.Runc(), r.p.SandboxesDir(), r.p.ContainersDir(), filepath.Join(cfg.StateDir, "netns"), filepath.Join(cfg.StateDir, "ns"), filepath.Join(cfg.RootDir, "snapshots")} {
 		if err := os.MkdirAll(d, 0o711); err != nil {
 			return nil, fmt.Errorf("runtime: %w", err)
 		}
 	}
 	return r, nil
+}
+
+// Close stops what the runtime runs for itself (the exec server). Pods and their monitors
+// are not touched: they outlive the daemon.
+func (r *Runtime) Close() {
+	r.execs.Close()
 }
 
 // lock serialises mutations of one object (sandbox or container) by id.

@@ -81,9 +81,15 @@ func buildPodrun(dir string) (string, error) {
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("%v: %s", err, b)
 	}
-	// podrun-monitor beside it, as make builds it: the runtime starts it as the monitor.
+	// podrun-monitor and podrun-runner beside it, as make builds them: the runtime starts
+	// them as the monitor and for its libcontainer work.
 	cmd = exec.Command("go", "build", "-o", filepath.Join(dir, "podrun-monitor"), "github.com/podrun/podrun/cmd/podrun-monitor")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("%v: %s", err, b)
+	}
+	cmd = exec.Command("go", "build", "-tags", "seccomp netgo osusergo", "-ldflags", `-extldflags "-static"`, "-o", filepath.Join(dir, "podrun-runner"), "github.com/podrun/podrun/cmd/podrun-runner")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("%v: %s", err, b)
 	}
@@ -173,6 +179,7 @@ func newTestRuntime(t *testing.T) *Runtime {
 			r.RemoveContainer(ctx, id) //nolint:errcheck
 		}
 		removeCgroup("/" + r.cfg.CgroupRoot) //nolint:errcheck
+		r.Close()
 	})
 	return r
 }
@@ -461,6 +468,34 @@ func TestExecSync(t *testing.T) {
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("timeout took %v", d)
 	}
+	// Execs run under the exec server, the small podrun-runner: the exec'd process is its
+	// child, and its init was re-executed from it.
+	server := r.execs.Pid()
+	if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", server)); err != nil || filepath.Base(exe) != "podrun-runner" {
+		t.Errorf("exec server %d runs %q (%v), want podrun-runner", server, exe, err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		r.ExecSync(ctx, id, []string{"sleep", "102"}, 2*time.Second) //nolint:errcheck
+	}()
+	var child bool
+	for deadline := time.Now().Add(2 * time.Second); !child && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		child = childRunning(server, "sleep\x00102")
+	}
+	if !child {
+		t.Error("the exec'd sleep 102 was not seen as a child of the exec server")
+	}
+	<-done
+	// A dead server is replaced at the next exec.
+	unix.Kill(server, unix.SIGKILL) //nolint:errcheck
+	time.Sleep(100 * time.Millisecond)
+	if res, err := r.ExecSync(ctx, id, []string{"true"}, 5*time.Second); err != nil || res.ExitCode != 0 {
+		t.Errorf("exec after the server was killed: %+v %v", res, err)
+	}
+	if p := r.execs.Pid(); p == server || p == 0 {
+		t.Errorf("exec server pid %d after the kill of %d", p, server)
+	}
 	// The killed process is gone from the container.
 	res, err = r.ExecSync(ctx, id, []string{"sh", "-c", "cat /proc/[0-9]*/cmdline"}, 5*time.Second)
 	if err != nil || bytes.Contains(res.Stdout, []byte("sleep\x00101\x00")) || !bytes.Contains(res.Stdout, []byte("sleep\x001000\x00")) {
@@ -478,6 +513,27 @@ func TestExecSync(t *testing.T) {
 	if err != nil || code != 0 || out.String() != "piped\n" {
 		t.Errorf("stdin exec: %d %v %q", code, err, out.String())
 	}
+}
+
+// childRunning says whether a child of parent has the cmdline prefix (NULs as "\x00").
+func childRunning(parent int, cmdline string) bool {
+	want := strings.ReplaceAll(cmdline, "\\x00", "\x00")
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		b, err := os.ReadFile(d + "/stat")
+		if err != nil {
+			continue
+		}
+		i := bytes.LastIndexByte(b, ')')
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 2 || f[1] != strconv.Itoa(parent) {
+			continue
+		}
+		if c, _ := os.ReadFile(d + "/cmdline"); strings.HasPrefix(string(c), want) {
+			return true
+		}
+	}
+	return false
 }
 
 func TestStopContainer(t *testing.T) {
@@ -535,6 +591,7 @@ func TestDaemonRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(r2.Close)
 	ctx := context.Background()
 	st, err := r2.ContainerStatus(ctx, id)
 	if err != nil || st.State != cri.ContainerRunning {

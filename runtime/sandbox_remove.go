@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/podrun/podrun/internal/layout"
+	"github.com/podrun/podrun/runner"
 	"github.com/podrun/podrun/sandbox/nsfs"
 )
 
@@ -68,7 +69,7 @@ func (r *Runtime) removeSandbox(ctx context.Context, id string) error {
 
 	// Whatever the monitor could not do (it may have crashed), do here; all idempotent.
 	if c, err := libcontainer.Load(r.p.Runc(), id); err == nil {
-		if err := destroyContainer(c, 5*time.Second); err != nil {
+		if err := runner.DestroyContainer(c, 5*time.Second); err != nil {
 			errs = append(errs, fmt.Errorf("destroy pause: %w", err))
 		}
 	}

@@ -85,7 +85,7 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *cri.SandboxConfig) (_ 
 		return nil, fmt.Errorf("pause: %w", err)
 	}
 	mcfg := monitor.Config{
-		Launch: launch, Helper: r.binary, PodUID: string(pod.UID), Hostname: hostname, CgroupParent: podCgroup,
+		Launch: launch, Helper: r.runnerBin, PodUID: string(pod.UID), Hostname: hostname, CgroupParent: podCgroup,
 		HostNetwork: pod.Spec.HostNetwork, HostIPC: pod.Spec.HostIPC,
 		SharePID: pod.Spec.ShareProcessNamespace != nil && *pod.Spec.ShareProcessNamespace && !pod.Spec.HostPID,
 	}

@@ -167,6 +167,7 @@ func (c *cli) runDaemon(ctx context.Context, o daemonOptions) error {
 	if err != nil {
 		return err
 	}
+	defer rt.Close()
 	node, _ := os.Hostname()
 	mgr, err := pod.NewManager(pod.Config{
 		Root: o.root, LogDir: o.logDir, NodeName: strings.ToLower(node), HostIP: hostIP(),

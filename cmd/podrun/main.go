@@ -4,7 +4,8 @@
 //   - "podrun init": libcontainer's container init (the nsenter constructor runs first);
 //   - "podrun monitor …": the per-pod monitor, parent of the pause and of every container (the
 //     daemon runs the small podrun-monitor binary instead when it lies beside this one);
-//   - "podrun monitor helper <op> …": the monitor's libcontainer work (create, signal, destroy);
+//   - "podrun monitor helper <op> …", "podrun runner …": package runner's work, for when the
+//     small podrun-runner binary is not beside this one;
 //   - "pause": handled by a C constructor in package sandbox before the Go runtime starts.
 package main
 
@@ -16,7 +17,7 @@ import (
 	_ "github.com/opencontainers/runc/libcontainer/nsenter"
 
 	"github.com/podrun/podrun/monitor"
-	"github.com/podrun/podrun/runtime"
+	"github.com/podrun/podrun/runner"
 	_ "github.com/podrun/podrun/sandbox"
 )
 
@@ -29,7 +30,10 @@ func init() {
 
 func main() {
 	if len(os.Args) > 2 && os.Args[1] == "monitor" && os.Args[2] == monitor.HelperArg {
-		os.Exit(runtime.HelperMain(os.Args[3:]))
+		os.Exit(runner.Main(os.Args[1:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "runner" {
+		os.Exit(runner.Main(os.Args[2:]))
 	}
 	if len(os.Args) > 1 && os.Args[1] == "monitor" {
 		os.Exit(monitor.Main(os.Args[2:]))

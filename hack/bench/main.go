@@ -511,6 +511,9 @@ func (b *bench) memory(ctx context.Context, n int) error {
 		float64(pauseKB)/float64(n)/1024, float64(monKB)/float64(n)/1024),
 		fmt.Sprintf("%.2f MiB", perPod), "", fmt.Sprintf("%.2f× of 2 MB", perPod*1024*1024/2e6), target)
 	b.add(fmt.Sprintf("%d pods: daemon RSS / PSS", n), fmt.Sprintf("%s / %s", mib(statusKB(dPid, "VmRSS")), mib(pssKB(dPid))), "", "", "")
+	if s := b.execServer(); s != 0 {
+		b.add(fmt.Sprintf("%d pods: exec server RSS / PSS", n), fmt.Sprintf("%s / %s", mib(statusKB(s, "VmRSS")), mib(pssKB(s))), "", "", "one per daemon")
+	}
 	for _, name := range names {
 		if _, err := b.client.DeletePod(ctx, ns, name, api.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("delete %s: %w", name, err)

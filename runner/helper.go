@@ -1,4 +1,10 @@
-package runtime
+// Package runner holds the libcontainer work podrun does outside the daemon's process, in the
+// small podrun-runner binary (libcontainer and nothing of the daemon's Kubernetes types, image
+// store, network or CLI), so that the container inits libcontainer re-executes from it are
+// small too: the monitor's helpers (create, signal, destroy) and the exec server that runs
+// the daemon's execs and exec probes. The same code answers `podrun monitor helper …` and
+// `podrun runner …` when podrun-runner is not installed beside podrun.
+package runner
 
 import (
 	"bytes"
@@ -19,9 +25,11 @@ import (
 	"github.com/podrun/podrun/monitor"
 )
 
+type paths = layout.Paths
+
 // The monitor does its libcontainer work (create, signal, destroy; a start is the monitor
-// reading the exec fifo itself) in short-lived children, `podrun monitor helper <op> …`, the
-// way `runc create` does. Why:
+// reading the exec fifo itself) in short-lived children, `podrun-runner monitor helper <op> …`,
+// the way `runc create` does. Why:
 // the monitor lives as long as its pod, and every allocation pattern it ever had stays in its
 // memory (the Go heap of the size classes used, their span sets, encoding/json's type
 // caches): libcontainer's create alone left about 1 MiB of private memory in every monitor.
@@ -31,8 +39,8 @@ import (
 
 type helperResult = monitor.HelperResult
 
-// HelperMain runs one helper operation (`podrun monitor helper <op> …`); it returns the exit
-// code. Errors go to stderr.
+// HelperMain runs one helper operation (`monitor helper <op> …`); it returns the exit code.
+// Errors go to stderr.
 func HelperMain(args []string) int {
 	if len(args) < 1 {
 		fmt.Fprintln(os.Stderr, "helper: no operation")
@@ -73,7 +81,7 @@ func HelperMain(args []string) int {
 	case "destroy":
 		var c *libcontainer.Container
 		if c, err = libcontainer.Load(p.Runc(), *id); err == nil {
-			err = destroyContainer(c, 5*time.Second)
+			err = DestroyContainer(c, 5*time.Second)
 		} else if errors.Is(err, libcontainer.ErrNotExist) {
 			err = nil
 		}
@@ -94,14 +102,14 @@ func helperCreate(p paths, id, stdio string, run bool) (*helperResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	var ls launchSpec
+	var ls LaunchSpec
 	if err := json.Unmarshal(b, &ls); err != nil {
 		return nil, fmt.Errorf("launch spec: %w", err)
 	}
 	if ls.Config == nil {
 		return nil, errors.New("launch spec: no config")
 	}
-	proc := ls.process()
+	proc := ls.Process.Libcontainer(true)
 	if stdio != "" {
 		fds := strings.Split(stdio, ",")
 		if len(fds) != 4 {
@@ -144,7 +152,7 @@ func helperCreate(p paths, id, stdio string, run bool) (*helperResult, error) {
 		pid, err = proc.Pid()
 	}
 	if err != nil {
-		destroyContainer(c, 5*time.Second) //nolint:errcheck
+		DestroyContainer(c, 5*time.Second) //nolint:errcheck
 		return nil, fmt.Errorf("start init: %w", err)
 	}
 	res := &helperResult{Pid: pid}
@@ -164,9 +172,9 @@ func readAllStdin() ([]byte, error) {
 	return buf.Bytes(), err
 }
 
-// destroyContainer kills a libcontainer container that may still run, waits for its init to
+// DestroyContainer kills a libcontainer container that may still run, waits for its init to
 // be gone and destroys it (cgroup and state dir).
-func destroyContainer(c *libcontainer.Container, timeout time.Duration) error {
+func DestroyContainer(c *libcontainer.Container, timeout time.Duration) error {
 	if st, err := c.Status(); err == nil && st != libcontainer.Stopped {
 		c.Signal(unix.SIGKILL) //nolint:errcheck // it may have exited meanwhile
 		deadline := time.Now().Add(timeout)
@@ -178,4 +186,17 @@ func destroyContainer(c *libcontainer.Container, timeout time.Duration) error {
 		}
 	}
 	return c.Destroy()
+}
+
+// Main dispatches the runner's commands (the arguments after the program name): `monitor
+// helper <op> …` and `serve …`. It returns the exit code.
+func Main(args []string) int {
+	switch {
+	case len(args) > 1 && args[0] == "monitor" && args[1] == monitor.HelperArg:
+		return HelperMain(args[2:])
+	case len(args) > 0 && args[0] == "serve":
+		return serveMain(args[1:])
+	}
+	fmt.Fprintln(os.Stderr, "usage: podrun-runner monitor helper <op> … | serve … (started by podrun)")
+	return 2
 }

@@ -1,0 +1,228 @@
+package runner
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// ExecServer is the daemon's handle on its exec server (see exec.go): started on the first
+// exec, and again on the next one after it died.
+type ExecServer struct {
+	argv   []string // the server's command line
+	stderr io.Writer
+
+	mu  sync.Mutex
+	ctl *net.UnixConn // the daemon's end of the control socket; nil: no server running
+	cmd *exec.Cmd
+}
+
+// NewExecServer makes the handle of a server run as argv (`podrun-runner serve --state DIR`,
+// or `podrun runner serve …`), whose stderr goes to stderr.
+func NewExecServer(argv []string, stderr io.Writer) *ExecServer {
+	return &ExecServer{argv: argv, stderr: stderr}
+}
+
+// Stdio is an exec's stdio: the process's ends (nil = none). Console is the socket libcontainer
+// sends the pty master on (a TTY exec).
+type Stdio struct {
+	Stdin, Stdout, Stderr, Console *os.File
+}
+
+// Exec is one process started by the server.
+type Exec struct {
+	Pid  int
+	conn *os.File
+}
+
+// Start runs p in the running container id and returns once the process runs. The errors
+// ErrNotFound and ErrNotRunning are returned wrapped.
+func (s *ExecServer) Start(id string, p *Process, stdio Stdio) (*Exec, error) {
+	req := execRequest{ID: id, Process: *p}
+	var files []*os.File
+	for _, x := range []struct {
+		f    *os.File
+		mark *bool
+	}{{stdio.Stdin, &req.Stdin}, {stdio.Stdout, &req.Stdout}, {stdio.Stderr, &req.Stderr}, {stdio.Console, &req.Console}} {
+		if x.f != nil {
+			*x.mark = true
+			files = append(files, x.f)
+		}
+	}
+	msg, err := json.Marshal(&req)
+	if err != nil {
+		return nil, err
+	}
+	if len(msg) > maxMessage {
+		return nil, fmt.Errorf("exec request of %d bytes is over %d (env and args)", len(msg), maxMessage)
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		return nil, fmt.Errorf("exec: socketpair: %w", err)
+	}
+	conn := os.NewFile(uintptr(fds[0]), "exec")
+	theirs := os.NewFile(uintptr(fds[1]), "exec-server")
+	defer theirs.Close()
+	rights := []int{int(theirs.Fd())}
+	for _, f := range files {
+		rights = append(rights, int(f.Fd()))
+	}
+	// A server that died since the last exec is noticed here: start a new one, once.
+	for attempt := 0; ; attempt++ {
+		err = s.send(msg, unix.UnixRights(rights...))
+		if err == nil || attempt > 0 {
+			break
+		}
+	}
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("exec server: %w", err)
+	}
+	theirs.Close()
+	r, err := readReply(conn)
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("exec server: %w", err)
+	}
+	switch {
+	case r.NotFound:
+		conn.Close()
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, r.Error)
+	case r.NotRunning:
+		conn.Close()
+		return nil, ErrNotRunning
+	case r.Error != "":
+		conn.Close()
+		return nil, errors.New(r.Error)
+	}
+	return &Exec{Pid: r.Pid, conn: conn}, nil
+}
+
+// Kill kills the process (SIGKILL, by the server); Wait still reports its end.
+func (e *Exec) Kill() {
+	e.conn.Write([]byte{'k'}) //nolint:errcheck // the server may be gone, and the process with it
+}
+
+// Wait waits for the process to end and returns its wait status. It closes the exec.
+func (e *Exec) Wait() (syscall.WaitStatus, error) {
+	defer e.conn.Close()
+	r, err := readReply(e.conn)
+	if err != nil {
+		return 0, fmt.Errorf("exec server: %w", err)
+	}
+	if r.Error != "" {
+		return 0, errors.New(r.Error)
+	}
+	return syscall.WaitStatus(r.WaitStatus), nil
+}
+
+func readReply(conn *os.File) (*execReply, error) {
+	b := make([]byte, 64<<10)
+	n, err := conn.Read(b)
+	if err != nil || n == 0 {
+		if err == nil || err == io.EOF {
+			err = errors.New("connection closed before the answer")
+		}
+		return nil, err
+	}
+	var r execReply
+	if err := json.Unmarshal(b[:n], &r); err != nil {
+		return nil, fmt.Errorf("answer: %w", err)
+	}
+	return &r, nil
+}
+
+// send writes one request on the control socket, starting the server first when none runs;
+// a failed write marks the server gone (its end closed) and is returned.
+func (s *ExecServer) send(msg, oob []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctl == nil {
+		if err := s.start(); err != nil {
+			return err
+		}
+	}
+	_, _, err := s.ctl.WriteMsgUnix(msg, oob, nil)
+	if err != nil {
+		s.stopLocked()
+	}
+	return err
+}
+
+// start runs the server with its end of a new control socket as fd 3 (s.mu held).
+func (s *ExecServer) start() error {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("socketpair: %w", err)
+	}
+	ours := os.NewFile(uintptr(fds[0]), "exec-control")
+	theirs := os.NewFile(uintptr(fds[1]), "exec-control-server")
+	defer theirs.Close()
+	c, err := net.FileConn(ours)
+	ours.Close()
+	if err != nil {
+		return fmt.Errorf("control socket: %w", err)
+	}
+	ctl := c.(*net.UnixConn)
+	cmd := exec.Command(s.argv[0], s.argv[1:]...)
+	cmd.ExtraFiles = []*os.File{theirs}
+	cmd.Stderr = s.stderr
+	cmd.Dir = "/"
+	cmd.Env = serverEnv()
+	if err := cmd.Start(); err != nil {
+		ctl.Close()
+		return fmt.Errorf("start %s: %w", strings.Join(s.argv, " "), err)
+	}
+	go cmd.Wait() //nolint:errcheck // reaps it; a dead server is noticed at the next send
+	s.ctl, s.cmd = ctl, cmd
+	return nil
+}
+
+// serverEnv is the daemon's environment without libcontainer's private variables.
+func serverEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "_LIBCONTAINER_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// Close stops the server: its control socket closes and it exits; execs running on it are
+// killed when their connections close.
+func (s *ExecServer) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopLocked()
+}
+
+func (s *ExecServer) stopLocked() {
+	if s.ctl != nil {
+		s.ctl.Close()
+		s.ctl = nil
+	}
+	if s.cmd != nil {
+		s.cmd.Process.Kill() //nolint:errcheck // it may have exited already
+		s.cmd = nil
+	}
+}
+
+// Pid is the running server's pid, 0 when none runs.
+func (s *ExecServer) Pid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
