@@ -37,6 +37,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandboxID string, cfg *cr
 	if cfg.LogPath == "" || !filepath.IsAbs(cfg.LogPath) {
 		return "", fmt.Errorf("create container %s: absolute log path required", cfg.Container.Name)
 	}
+	warmCgroupMoves()
 	id, err := newID()
 	if err != nil {
 		return "", err

@@ -31,6 +31,7 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *cri.SandboxConfig) (_ 
 		return nil, errors.New("run sandbox: pod with a uid required")
 	}
 	pod := cfg.Pod
+	warmCgroupMoves()
 	id, err := newID()
 	if err != nil {
 		return nil, err
