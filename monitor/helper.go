@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -15,22 +16,32 @@ import (
 // HelperArg is the word after "monitor" that makes `podrun monitor helper <op>` a helper.
 const HelperArg = "helper"
 
-// helper runs `podrun monitor helper op --id id args…` with stdin and files (fd 3 on) and
+// helper runs `<Helper> monitor helper op --id id args…` with stdin and files (fd 3 on) and
 // decodes its answer into out (may be nil). held says the caller holds m.spawnMu (create:
 // the new init must be known before the reaper may look); otherwise the helper's own pid is
 // made known to the reaper for its life.
+//
+// A helper that answers closes its stdout right after: the answer is used then, and the
+// helper's exit (a Go process tearing down, about a millisecond here) is waited for in the
+// background. A new init stays the helper's child until then, and the monitor's (the
+// subreaper's) once the helper is gone: waiting for it starts on its pidfd and reaps it
+// afterwards, so it does not matter which it is at first.
 func (m *monitor) helper(op, id string, stdin []byte, files []*os.File, args []string, out any, held bool) error {
 	argv := append([]string{"monitor", HelperArg, op, "--state", m.p.State, "--id", id}, args...)
 	cmd := exec.Command(m.cfg.Helper, argv...)
 	cmd.Stdin = bytes.NewReader(stdin)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return fmt.Errorf("%s %s: helper: %w", op, id, err)
+	}
 	cmd.ExtraFiles = files
 	cmd.Dir = "/"
 	if !held {
 		m.spawnMu.Lock()
 	}
-	err := cmd.Start()
+	err = cmd.Start()
 	if err == nil {
 		m.known[cmd.Process.Pid] = true
 	}
@@ -40,14 +51,28 @@ func (m *monitor) helper(op, id string, stdin []byte, files []*os.File, args []s
 	if err != nil {
 		return fmt.Errorf("%s %s: start helper: %w", op, id, err)
 	}
-	waitExited(cmd.Process.Pid)
-	err = cmd.Wait()
-	if !held {
+	answer, _ := io.ReadAll(stdout) // until the helper closes it or exits
+	reap := func() error {
+		waitExited(cmd.Process.Pid)
+		err := cmd.Wait()
 		m.spawnMu.Lock()
-	}
-	delete(m.known, cmd.Process.Pid)
-	if !held {
+		delete(m.known, cmd.Process.Pid)
 		m.spawnMu.Unlock()
+		return err
+	}
+	if out != nil && len(bytes.TrimSpace(answer)) > 0 {
+		if err := json.Unmarshal(answer, out); err == nil {
+			go reap() //nolint:errcheck // it answered: its exit status adds nothing
+			return nil
+		}
+	}
+	if held {
+		// reap takes spawnMu to forget the helper: release the caller's hold meanwhile.
+		m.spawnMu.Unlock()
+	}
+	err = reap()
+	if held {
+		m.spawnMu.Lock()
 	}
 	if err != nil {
 		if msg := strings.TrimSpace(stderr.String()); msg != "" {
@@ -56,7 +81,7 @@ func (m *monitor) helper(op, id string, stdin []byte, files []*os.File, args []s
 		return fmt.Errorf("%s %s: helper: %w", op, id, err)
 	}
 	if out != nil {
-		if err := json.Unmarshal(stdout.Bytes(), out); err != nil {
+		if err := json.Unmarshal(answer, out); err != nil {
 			return fmt.Errorf("%s %s: helper answer: %w", op, id, err)
 		}
 	}

@@ -283,8 +283,8 @@ type Config struct {
 	// Launch is the pause's spec, converted by the daemon for libcontainer; the monitor hands
 	// it to its helper as it is.
 	Launch json.RawMessage `json:"launch,omitempty"`
-	// Helper is the podrun binary: the monitor runs `<Helper> monitor helper <op>` for the
-	// libcontainer work it keeps out of its own memory (see runtime's monitor_helper.go).
+	// Helper is podrun-runner (or podrun): the monitor runs `<Helper> monitor helper <op>` for
+	// the libcontainer work it keeps out of its own memory (see package runner).
 	Helper string `json:"helper"`
 }
 

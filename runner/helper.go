@@ -71,6 +71,10 @@ func HelperMain(args []string) int {
 		if err == nil {
 			err = json.NewEncoder(os.Stdout).Encode(res)
 		}
+		if err == nil {
+			// The monitor goes on at the end of the answer, not at our exit.
+			err = os.Stdout.Close()
+		}
 	case "signal":
 		var c *libcontainer.Container
 		if c, err = libcontainer.Load(p.Runc(), *id); err == nil {
