@@ -27,6 +27,8 @@ GO_TAGS    := seccomp netgo osusergo
 GO_LDFLAGS := -extldflags "-static"
 GO_SOURCES := $(shell find . -name '*.go' -not -path './.git/*' -not -path './.vagrant/*' 2>/dev/null) go.mod go.sum
 
+# make bench BENCH_ARGS='-only probe' (or -only start) runs one part of the benchmark.
+
 # Integration tests: INTEGRATION_RUN is a -run regexp (empty = all; write $ as $$).
 INTEGRATION_RUN     ?=
 INTEGRATION_TIMEOUT ?= 40m
@@ -104,7 +106,7 @@ vagrant-prebuilt: build images
 bench: deps build images
 	PODRUN_BIN=$(PODRUN_BIN) \
 	PODRUN_BUSYBOX_TAR=$(abspath $(BUSYBOX_TAR)) \
-	CGO_ENABLED=1 $(GO) run -tags "$(GO_TAGS)" ./hack/bench
+	CGO_ENABLED=1 $(GO) run -tags "$(GO_TAGS)" ./hack/bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BIN) _output

@@ -139,6 +139,9 @@ func closeFiles(files []*os.File) {
 
 // reply writes one answer on an exec's connection.
 func reply(conn *os.File, r *execReply) error {
+	if len(r.Error) > maxReply/2 {
+		r.Error = r.Error[:maxReply/2] + "…"
+	}
 	b, err := json.Marshal(r)
 	if err != nil {
 		return err

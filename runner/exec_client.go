@@ -125,8 +125,17 @@ func (e *Exec) Wait() (syscall.WaitStatus, error) {
 	return syscall.WaitStatus(r.WaitStatus), nil
 }
 
+// replyBufs holds the buffers answers are read into: an exec probe every second for each of
+// many containers made these reads most of the daemon's garbage.
+var replyBufs = sync.Pool{New: func() any { b := make([]byte, maxReply); return &b }}
+
+// maxReply bounds an answer (an error message at most).
+const maxReply = 8 << 10
+
 func readReply(conn *os.File) (*execReply, error) {
-	b := make([]byte, 64<<10)
+	bp := replyBufs.Get().(*[]byte)
+	defer replyBufs.Put(bp)
+	b := *bp
 	n, err := conn.Read(b)
 	if err != nil || n == 0 {
 		if err == nil || err == io.EOF {

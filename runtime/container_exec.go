@@ -109,7 +109,7 @@ func (r *Runtime) Exec(ctx context.Context, id string, req *cri.ExecRequest) (in
 			go func(w io.Writer) {
 				defer copiers.Done()
 				defer pr.Close()
-				io.Copy(w, pr) //nolint:errcheck
+				copyPooled(w, pr)
 			}(o.w)
 		}
 		if req.Stdin != nil {
@@ -239,6 +239,18 @@ func drain(wg *sync.WaitGroup) {
 	case <-done:
 	case <-time.After(execDrain):
 	}
+}
+
+// copyBufs are the buffers of the exec output copies: many exec probes a second otherwise
+// allocate two 32 KiB buffers each (io.Copy's), most of the daemon's garbage.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 8<<10); return &b }}
+
+// copyPooled copies r to w through a pooled buffer (r wrapped so that neither side's
+// ReadFrom/WriteTo picks its own).
+func copyPooled(w io.Writer, r io.Reader) {
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	io.CopyBuffer(struct{ io.Writer }{w}, struct{ io.Reader }{r}, *bp) //nolint:errcheck
 }
 
 // lockedWriter serialises writes of several goroutines to one writer.

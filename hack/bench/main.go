@@ -18,6 +18,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -34,6 +35,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/podrun/podrun/api"
 )
@@ -45,7 +47,12 @@ func main() {
 	podCounts := flag.String("pods", "1,10,50", "pod counts for the memory figures")
 	bin := flag.String("bin", envOr("PODRUN_BIN", "bin/podrun"), "podrun binary")
 	busybox := flag.String("busybox", envOr("PODRUN_BUSYBOX_TAR", "bin/busybox.tar"), "busybox image archive")
+	only := flag.String("only", "", "run one part only: start (floors, pod start and delete) or probe (exec-probe cost)")
 	flag.Parse()
+	if *only != "" && *only != "start" && *only != "probe" {
+		fmt.Fprintf(os.Stderr, "bench: bad -only %q (start or probe)\n", *only)
+		os.Exit(2)
+	}
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(os.Stderr, "bench: needs root (namespaces, cgroups, mounts)")
 		os.Exit(1)
@@ -64,6 +71,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+	b.only = *only
 	err = b.run(*runs, counts, *busybox)
 	b.cleanup()
 	if err != nil {
@@ -83,6 +91,7 @@ func envOr(k, def string) string {
 }
 
 type bench struct {
+	only      string // "": everything; "start" or "probe": that part only
 	bin       string
 	dir       string
 	socket    string
@@ -130,6 +139,13 @@ func (b *bench) run(runs int, counts []int, busyboxTar string) error {
 	}
 
 	fmt.Printf("podrun bench: %d runs per figure, medians; host %s, %d CPUs\n\n", runs, hostname(), goruntime.NumCPU())
+	if b.only == "probe" {
+		if err := b.probeCost(ctx, runs, 50, 3, 10*time.Second); err != nil {
+			return err
+		}
+		b.print()
+		return nil
+	}
 
 	floorCS, floorTotal, floorExec, ferr := b.floor(runs)
 	if ferr != nil {
@@ -145,6 +161,10 @@ func (b *bench) run(runs int, counts []int, busyboxTar string) error {
 	}
 	b.add("pod start (API: create → running)", dur(start), dur(floorCS), ratio(start, floorCS), "≤ 3× floor; podman kube play 249 ms")
 	b.add("pod delete (SIGTERM honoured → gone)", dur(del), dur(floorTotal), ratio(del, floorTotal), "")
+	if b.only == "start" {
+		b.print()
+		return nil
+	}
 
 	cli, err := b.cliRunWait(runs)
 	if err != nil {
@@ -402,25 +422,72 @@ func (b *bench) podStartDelete(ctx context.Context, runs int) (start, del time.D
 	var starts, dels []time.Duration
 	for i := 0; i < runs+1; i++ {
 		name := fmt.Sprintf("start-%d", i)
+		// Timed through a watch, as kubectl wait and run --wait see it: polling the API every
+		// few milliseconds would load the 2 CPUs the start itself runs on.
+		events, stop, err := b.watchPod(ctx, name)
+		if err != nil {
+			return 0, 0, err
+		}
 		t0 := time.Now()
 		if _, err := b.client.CreatePod(ctx, ns, sleeper(name)); err != nil {
+			stop()
 			return 0, 0, fmt.Errorf("create %s: %w", name, err)
 		}
-		if err := b.waitRunning(ctx, name); err != nil {
-			return 0, 0, err
-		}
+		err = waitEvent(events, func(ev api.PodEvent) bool { return ev.Type != watch.Deleted && allRunning(ev.Pod) })
 		s := time.Since(t0)
-		t1 := time.Now()
-		if err := b.deleteAndWait(ctx, name); err != nil {
-			return 0, 0, err
+		if err != nil {
+			stop()
+			return 0, 0, fmt.Errorf("pod %s: %w", name, err)
 		}
+		t1 := time.Now()
+		if _, err := b.client.DeletePod(ctx, ns, name, api.DeleteOptions{}); err != nil {
+			stop()
+			return 0, 0, fmt.Errorf("delete %s: %w", name, err)
+		}
+		err = waitEvent(events, func(ev api.PodEvent) bool { return ev.Type == watch.Deleted })
 		d := time.Since(t1)
+		stop()
+		if err != nil {
+			return 0, 0, fmt.Errorf("pod %s: %w", name, err)
+		}
 		if i == 0 {
 			continue // warm-up: page cache, first layer unpack
 		}
 		starts, dels = append(starts, s), append(dels, d)
 	}
 	return median(starts), median(dels), nil
+}
+
+// watchPod watches the pod name from now on; stop ends the watch.
+func (b *bench) watchPod(ctx context.Context, name string) (<-chan api.PodEvent, func(), error) {
+	wctx, cancel := context.WithCancel(ctx)
+	events, err := b.client.WatchPods(wctx, ns, api.ListOptions{FieldSelector: "metadata.name=" + name})
+	if err != nil {
+		cancel()
+		return nil, nil, fmt.Errorf("watch %s: %w", name, err)
+	}
+	return events, cancel, nil
+}
+
+// waitEvent waits up to 60 s for an event that done accepts.
+func waitEvent(events <-chan api.PodEvent, done func(api.PodEvent) bool) error {
+	timeout := time.After(60 * time.Second)
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				return errors.New("watch closed")
+			}
+			if done(ev) {
+				return nil
+			}
+			if ev.Pod != nil && (ev.Pod.Status.Phase == v1.PodFailed || ev.Pod.Status.Phase == v1.PodSucceeded) {
+				return fmt.Errorf("ended: %s", ev.Pod.Status.Phase)
+			}
+		case <-timeout:
+			return errors.New("no such event after 60s")
+		}
+	}
 }
 
 func (b *bench) cliRunWait(runs int) (time.Duration, error) {
