@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -27,6 +29,17 @@ const HelperArg = "helper"
 // subreaper's) once the helper is gone: waiting for it starts on its pidfd and reaps it
 // afterwards, so it does not matter which it is at first.
 func (m *monitor) helper(op, id string, stdin []byte, files []*os.File, args []string, out any, held bool) error {
+	return m.runHelper(op, id, stdin, files, args, out, held, nil)
+}
+
+// EarlyPidArg makes `helper create` print "started <pid>" as soon as the new init's
+// namespaces exist (libcontainer's CreateRuntime hooks: after its mounts, before pivot_root),
+// ahead of its answer.
+const EarlyPidArg = "--early-pid"
+
+// runHelper is helper with onPid called (in this goroutine) with the pid a create started
+// with EarlyPidArg prints early; its error fails the call, once the helper is done.
+func (m *monitor) runHelper(op, id string, stdin []byte, files []*os.File, args []string, out any, held bool, onPid func(int) error) error {
 	argv := append([]string{"monitor", HelperArg, op, "--state", m.p.State, "--id", id}, args...)
 	cmd := exec.Command(m.cfg.Helper, argv...)
 	cmd.Stdin = bytes.NewReader(stdin)
@@ -51,7 +64,21 @@ func (m *monitor) helper(op, id string, stdin []byte, files []*os.File, args []s
 	if err != nil {
 		return fmt.Errorf("%s %s: start helper: %w", op, id, err)
 	}
-	answer, _ := io.ReadAll(stdout) // until the helper closes it or exits
+	br := bufio.NewReader(stdout)
+	var answer []byte
+	var early error
+	if onPid != nil {
+		line, _ := br.ReadString('\n')
+		if f, ok := strings.CutPrefix(line, "started "); ok {
+			if pid, err := strconv.Atoi(strings.TrimSpace(f)); err == nil {
+				early = onPid(pid)
+			}
+		} else {
+			answer = []byte(line)
+		}
+	}
+	rest, _ := io.ReadAll(br) // until the helper closes it or exits
+	answer = append(answer, rest...)
 	reap := func() error {
 		waitExited(cmd.Process.Pid)
 		err := cmd.Wait()
@@ -60,7 +87,7 @@ func (m *monitor) helper(op, id string, stdin []byte, files []*os.File, args []s
 		m.spawnMu.Unlock()
 		return err
 	}
-	if out != nil && len(bytes.TrimSpace(answer)) > 0 {
+	if early == nil && out != nil && len(bytes.TrimSpace(answer)) > 0 {
 		if err := json.Unmarshal(answer, out); err == nil {
 			go reap() //nolint:errcheck // it answered: its exit status adds nothing
 			return nil
@@ -79,6 +106,9 @@ func (m *monitor) helper(op, id string, stdin []byte, files []*os.File, args []s
 			return errors.New(msg)
 		}
 		return fmt.Errorf("%s %s: helper: %w", op, id, err)
+	}
+	if early != nil {
+		return early
 	}
 	if out != nil {
 		if err := json.Unmarshal(answer, out); err != nil {

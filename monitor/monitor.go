@@ -167,16 +167,59 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 	// Leave the daemon's cgroup while the helper starts the pause (see moveToPodCgroup).
 	moved := make(chan error, 1)
 	go func() { moved <- moveToPodCgroup(m.cfg.CgroupParent, "monitor-"+m.id[:12]) }()
+	st := sandboxstate.Status{
+		ID: m.id, PodUID: mcfg.PodUID, State: sandboxstate.Ready,
+		Namespaces:   map[string]string{},
+		CgroupParent: mcfg.CgroupParent, Hostname: mcfg.Hostname,
+		HostnamePath: mcfg.HostnamePath, HostsPath: mcfg.HostsPath, ResolvConfPath: mcfg.ResolvConfPath,
+	}
+	// The namespaces are pinned, and the daemon told to set up the network, as soon as the
+	// helper reports the pause's pid (its namespaces exist then), while libcontainer finishes
+	// the pause (pivot_root, masked paths, its own exec).
+	pinned := false
+	pin := func(pid int) error {
+		pinned = true
+		pins := []struct{ kind, path string }{}
+		if !mcfg.HostNetwork {
+			pins = append(pins, struct{ kind, path string }{"net", m.p.Netns(m.id)}, struct{ kind, path string }{"uts", filepath.Join(m.p.NsDir(m.id), "uts")})
+		}
+		if !mcfg.HostIPC {
+			pins = append(pins, struct{ kind, path string }{"ipc", filepath.Join(m.p.NsDir(m.id), "ipc")})
+		}
+		if mcfg.SharePID {
+			pins = append(pins, struct{ kind, path string }{"pid", filepath.Join(m.p.NsDir(m.id), "pid")})
+		}
+		m.cleanups = append(m.cleanups, func() { os.Remove(m.p.NsDir(m.id)) })
+		for _, pin := range pins {
+			if err := nsfs.PinNamespace(pid, pin.kind, pin.path); err != nil {
+				return err
+			}
+			path := pin.path
+			m.cleanups = append(m.cleanups, func() { nsfs.Unpin(path) }) //nolint:errcheck
+			st.Namespaces[pin.kind] = pin.path
+		}
+		if p, ok := st.Namespaces["net"]; ok {
+			// The daemon sets up the pod network from now on, while we finish.
+			fmt.Fprintln(ready, NetnsPinned) //nolint:errcheck // the verdict write reports a dead pipe
+			if err := nsfs.LoopbackUp(p); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	// The pause's stdio is /dev/null: it never writes.
 	var res HelperResult
 	m.spawnMu.Lock()
-	err := m.helper("create", m.id, mcfg.Launch, nil, []string{"--run"}, &res, true)
+	err := m.runHelper("create", m.id, mcfg.Launch, nil, []string{"--run", EarlyPidArg}, &res, true, pin)
 	pid := res.Pid
 	if err == nil {
 		m.known[pid] = true
 		m.pauseUp = true
 	}
 	m.spawnMu.Unlock()
+	if err == nil && !pinned {
+		err = pin(pid) // a helper that did not report early
+	}
 	if err != nil {
 		return nil, fmt.Errorf("start pause: %w", err)
 	}
@@ -201,38 +244,8 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 	if err := <-moved; err != nil {
 		m.log.Warn("monitor stays in the daemon's cgroup", "err", err)
 	}
-	st := sandboxstate.Status{
-		ID: m.id, PodUID: mcfg.PodUID, State: sandboxstate.Ready, Pid: pid,
-		CreatedAt: time.Now().UTC(), Namespaces: map[string]string{},
-		CgroupParent: mcfg.CgroupParent, Hostname: mcfg.Hostname,
-		HostnamePath: mcfg.HostnamePath, HostsPath: mcfg.HostsPath, ResolvConfPath: mcfg.ResolvConfPath,
-	}
-	pins := []struct{ kind, path string }{}
-	if !mcfg.HostNetwork {
-		pins = append(pins, struct{ kind, path string }{"net", m.p.Netns(m.id)}, struct{ kind, path string }{"uts", filepath.Join(m.p.NsDir(m.id), "uts")})
-	}
-	if !mcfg.HostIPC {
-		pins = append(pins, struct{ kind, path string }{"ipc", filepath.Join(m.p.NsDir(m.id), "ipc")})
-	}
-	if mcfg.SharePID {
-		pins = append(pins, struct{ kind, path string }{"pid", filepath.Join(m.p.NsDir(m.id), "pid")})
-	}
-	for _, pin := range pins {
-		if err := nsfs.PinNamespace(pid, pin.kind, pin.path); err != nil {
-			return nil, err
-		}
-		path := pin.path
-		m.cleanups = append(m.cleanups, func() { nsfs.Unpin(path) }) //nolint:errcheck
-		st.Namespaces[pin.kind] = pin.path
-	}
-	m.cleanups = append(m.cleanups, func() { os.Remove(m.p.NsDir(m.id)) })
-	if p, ok := st.Namespaces["net"]; ok {
-		// The daemon sets up the pod network from now on, while we finish.
-		fmt.Fprintln(ready, NetnsPinned) //nolint:errcheck // the verdict write reports a dead pipe
-		if err := nsfs.LoopbackUp(p); err != nil {
-			return nil, err
-		}
-	}
+	st.Pid = pid
+	st.CreatedAt = time.Now().UTC()
 	if !mcfg.HostIPC {
 		shm := filepath.Join(dir, "shm")
 		if err := nsfs.MountShm(shm); err != nil {

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/configs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
@@ -51,13 +53,16 @@ func HelperMain(args []string) int {
 	state := fs.String("state", "/run/podrun", "state dir")
 	id := fs.String("id", "", "container or sandbox id")
 	run := fs.Bool("run", false, "create: start the process at once (the pause)")
+	earlyPid := fs.Bool(strings.TrimPrefix(monitor.EarlyPidArg, "--"), false, "create: print \"started <pid>\" once the init's namespaces exist")
 	stdio := fs.String("stdio", "", "create: stdin,stdout,stderr,console socket as fd numbers, -1 for none")
 	sig := fs.Int("signal", 0, "signal: the signal")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
 	logrus.SetOutput(os.Stderr)
-	logrus.SetLevel(logrus.WarnLevel)
+	// Errors only: stderr is the monitor's error message when the helper fails, and
+	// libcontainer warns on every create that it cannot save the early-pid hook (a function).
+	logrus.SetLevel(logrus.ErrorLevel)
 	if !layout.ValidID(*id) {
 		fmt.Fprintf(os.Stderr, "helper: invalid id %q\n", *id)
 		return 2
@@ -67,7 +72,7 @@ func HelperMain(args []string) int {
 	switch op {
 	case "create":
 		var res *helperResult
-		res, err = helperCreate(p, *id, *stdio, *run)
+		res, err = helperCreate(p, *id, *stdio, *run, *earlyPid)
 		if err == nil {
 			err = json.NewEncoder(os.Stdout).Encode(res)
 		}
@@ -101,7 +106,7 @@ func HelperMain(args []string) int {
 
 // helperCreate creates the container described by the launch spec on stdin and starts its
 // init (which then waits on the exec fifo unless run).
-func helperCreate(p paths, id, stdio string, run bool) (*helperResult, error) {
+func helperCreate(p paths, id, stdio string, run, earlyPid bool) (*helperResult, error) {
 	b, err := readAllStdin()
 	if err != nil {
 		return nil, err
@@ -141,6 +146,18 @@ func helperCreate(p paths, id, stdio string, run bool) (*helperResult, error) {
 		if files[3] != nil {
 			proc.ConsoleSocket = files[3]
 		}
+	}
+	if earlyPid {
+		// CreateRuntime hooks run in this process once the init has made its namespaces and
+		// mounts, before its pivot_root: the monitor pins the namespaces from then on.
+		if ls.Config.Hooks == nil {
+			ls.Config.Hooks = configs.Hooks{}
+		}
+		ls.Config.Hooks[configs.CreateRuntime] = append(ls.Config.Hooks[configs.CreateRuntime],
+			configs.NewFunctionHook(func(s *specs.State) error {
+				_, err := fmt.Fprintf(os.Stdout, "started %d\n", s.Pid)
+				return err
+			}))
 	}
 	c, err := libcontainer.Create(p.Runc(), id, ls.Config)
 	if err != nil {
