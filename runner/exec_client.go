@@ -196,11 +196,17 @@ func (s *ExecServer) start() error {
 	return nil
 }
 
-// serverEnv is the daemon's environment without libcontainer's private variables.
+// serverEnv is the daemon's environment without libcontainer's private variables, with
+// GOMAXPROCS=1: for the server and, since libcontainer hands its GOMAXPROCS on, for the init
+// of every exec. Measured with 50 containers exec-probed every second (make bench, four runs
+// of each, alternated): CPU per probe, all processes, 10.5, 10.9, 10.6, 11.4 ms against 11.9,
+// 12.7, 11.9, 12.4 ms with the default (2 here); daemon and server 16.0, 17.3, 16.7, 17.9 %
+// of a core against 19.8, 20.4, 19.3, 20.3 %.
+// An exec is a chain of blocking steps: a second P only adds threads waking each other.
 func serverEnv() []string {
-	var env []string
+	env := []string{"GOMAXPROCS=1"}
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "_LIBCONTAINER_") {
+		if !strings.HasPrefix(kv, "_LIBCONTAINER_") && !strings.HasPrefix(kv, "GOMAXPROCS=") {
 			env = append(env, kv)
 		}
 	}
