@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/podrun/podrun/monitor/helperproto"
 )
 
 type CreateRequest struct {
@@ -65,10 +67,7 @@ type ExitRecord struct {
 }
 
 // HelperResult is what `helper create` prints.
-type HelperResult struct {
-	Pid       int    `json:"pid"`
-	CgroupMem string `json:"cgroupMem,omitempty"` // memory cgroup dir, for the OOM counter
-}
+type HelperResult = helperproto.Result
 
 func (m *monitor) handler() http.Handler {
 	mux := http.NewServeMux()

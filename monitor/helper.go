@@ -13,10 +13,12 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/podrun/podrun/monitor/helperproto"
 )
 
 // HelperArg is the word after "monitor" that makes `podrun monitor helper <op>` a helper.
-const HelperArg = "helper"
+const HelperArg = helperproto.HelperArg
 
 // helper runs `<Helper> monitor helper op --id id args…` with stdin and files (fd 3 on) and
 // decodes its answer into out (may be nil). held says the caller holds m.spawnMu (create:
@@ -32,10 +34,8 @@ func (m *monitor) helper(op, id string, stdin []byte, files []*os.File, args []s
 	return m.runHelper(op, id, stdin, files, args, out, held, nil)
 }
 
-// EarlyPidArg makes `helper create` print "started <pid>" as soon as the new init's
-// namespaces exist (libcontainer's CreateRuntime hooks: after its mounts, before pivot_root),
-// ahead of its answer.
-const EarlyPidArg = "--early-pid"
+// EarlyPidArg: see helperproto.
+const EarlyPidArg = helperproto.EarlyPidArg
 
 // runHelper is helper with onPid called (in this goroutine) with the pid a create started
 // with EarlyPidArg prints early; its error fails the call, once the helper is done.

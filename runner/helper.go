@@ -24,7 +24,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/podrun/podrun/internal/layout"
-	"github.com/podrun/podrun/monitor"
+	"github.com/podrun/podrun/monitor/helperproto"
 )
 
 type paths = layout.Paths
@@ -39,7 +39,7 @@ type paths = layout.Paths
 // init's parent is the monitor (the subreaper above it) as soon as libcontainer's setup
 // processes exit, and the monitor waits for it and owns its stdio as before.
 
-type helperResult = monitor.HelperResult
+type helperResult = helperproto.Result
 
 // HelperMain runs one helper operation (`monitor helper <op> …`); it returns the exit code.
 // Errors go to stderr.
@@ -53,7 +53,7 @@ func HelperMain(args []string) int {
 	state := fs.String("state", "/run/podrun", "state dir")
 	id := fs.String("id", "", "container or sandbox id")
 	run := fs.Bool("run", false, "create: start the process at once (the pause)")
-	earlyPid := fs.Bool(strings.TrimPrefix(monitor.EarlyPidArg, "--"), false, "create: print \"started <pid>\" once the init's namespaces exist")
+	earlyPid := fs.Bool(strings.TrimPrefix(helperproto.EarlyPidArg, "--"), false, "create: print \"started <pid>\" once the init's namespaces exist")
 	stdio := fs.String("stdio", "", "create: stdin,stdout,stderr,console socket as fd numbers, -1 for none")
 	sig := fs.Int("signal", 0, "signal: the signal")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -213,7 +213,7 @@ func DestroyContainer(c *libcontainer.Container, timeout time.Duration) error {
 // helper <op> …` and `serve …`. It returns the exit code.
 func Main(args []string) int {
 	switch {
-	case len(args) > 1 && args[0] == "monitor" && args[1] == monitor.HelperArg:
+	case len(args) > 1 && args[0] == "monitor" && args[1] == helperproto.HelperArg:
 		return HelperMain(args[2:])
 	case len(args) > 0 && args[0] == "serve":
 		return serveMain(args[1:])
