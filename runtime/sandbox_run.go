@@ -108,6 +108,8 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *cri.SandboxConfig) (_ 
 		}
 	}()
 	early := func() {
+		// The first container's move into its cgroup comes next: its grace period from now.
+		warmCgroupMoves()
 		nst := &cri.SandboxStatus{ID: id, Namespaces: map[string]string{"net": r.p.Netns(id)},
 			Hostname: hostname, HostsPath: mcfg.HostsPath}
 		netDone = make(chan error, 1)
