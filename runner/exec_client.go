@@ -71,7 +71,6 @@ func (s *ExecServer) Start(id string, p *Process, stdio Stdio) (*Exec, error) {
 	}
 	conn := os.NewFile(uintptr(fds[0]), "exec")
 	theirs := os.NewFile(uintptr(fds[1]), "exec-server")
-	defer theirs.Close()
 	rights := []int{int(theirs.Fd())}
 	for _, f := range files {
 		rights = append(rights, int(f.Fd()))
@@ -83,11 +82,12 @@ func (s *ExecServer) Start(id string, p *Process, stdio Stdio) (*Exec, error) {
 			break
 		}
 	}
+	// Only the server may hold its end from now on: were it to die, our reads must see EOF.
+	theirs.Close()
 	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("exec server: %w", err)
 	}
-	theirs.Close()
 	r, err := readReply(conn)
 	if err != nil {
 		conn.Close()
