@@ -17,7 +17,7 @@ import (
 	"github.com/podrun/podrun/monitor/helperproto"
 )
 
-// HelperArg is the word after "monitor" that makes `podrun monitor helper <op>` a helper.
+// HelperArg is the word after "monitor" that makes `<Helper> monitor helper <op>` a helper.
 const HelperArg = helperproto.HelperArg
 
 // helper runs `<Helper> monitor helper op --id id args…` with stdin and files (fd 3 on) and

@@ -2,8 +2,8 @@
 // own: `podrun-monitor monitor --state DIR --sandbox ID`, started by the daemon when it lies
 // beside the podrun binary. One runs per pod for the pod's whole life, so its memory counts:
 // without the daemon's packages (Kubernetes types, image store, network, CLI) it starts with
-// none of their package-level state. It does its libcontainer work through `podrun monitor
-// helper`, as `podrun monitor` does.
+// none of their package-level state. It does its libcontainer work through short-lived
+// helpers (`podrun-runner monitor helper …`, package runner), as `podrun monitor` does.
 package main
 
 import (
