@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/moby/sys/mountinfo"
 )
@@ -38,10 +39,7 @@ func ownCgroupProcs() string {
 	if err != nil {
 		return ""
 	}
-	mounts, err := mountinfo.GetMounts(mountinfo.FSTypeFilter("cgroup", "cgroup2"))
-	if err != nil {
-		return ""
-	}
+	mounts := cgroupMounts()
 	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
 		// "hierarchy-ID:controllers:path"; v2 is "0::path".
 		f := strings.SplitN(line, ":", 3)
@@ -61,6 +59,13 @@ func ownCgroupProcs() string {
 	}
 	return ""
 }
+
+// cgroupMounts are the host's cgroup hierarchies, read once: mountinfo grows with every pod
+// (rootfs, shm, pinned namespaces), and the hierarchies do not move.
+var cgroupMounts = sync.OnceValue(func() []*mountinfo.Info {
+	mounts, _ := mountinfo.GetMounts(mountinfo.FSTypeFilter("cgroup", "cgroup2"))
+	return mounts
+})
 
 // hasOption says whether the comma-separated mount options include opt ("name=systemd" for
 // named v1 hierarchies).
