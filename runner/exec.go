@@ -259,7 +259,6 @@ func (s *server) exec(req *execRequest, conn *os.File, stdio []*os.File) {
 	if err := reply(conn, &execReply{Pid: pid}); err != nil {
 		proc.Signal(unix.SIGKILL) //nolint:errcheck // the daemon is not listening
 	}
-	var once sync.Once
 	exited := make(chan struct{})
 	go func() {
 		// Any message, or the connection's end, is a kill (until the process has exited).
@@ -268,7 +267,7 @@ func (s *server) exec(req *execRequest, conn *os.File, stdio []*os.File) {
 		select {
 		case <-exited:
 		default:
-			once.Do(func() { proc.Signal(unix.SIGKILL) }) //nolint:errcheck
+			proc.Signal(unix.SIGKILL) //nolint:errcheck
 		}
 	}()
 	ps, err := proc.Wait()

@@ -19,6 +19,7 @@ import (
 // exec, and again on the next one after it died.
 type ExecServer struct {
 	argv   []string // the server's command line
+	env    []string
 	stderr io.Writer
 
 	mu  sync.Mutex
@@ -27,9 +28,10 @@ type ExecServer struct {
 }
 
 // NewExecServer makes the handle of a server run as argv (`podrun-runner serve --state DIR`,
-// or `podrun runner serve …`), whose stderr goes to stderr.
-func NewExecServer(argv []string, stderr io.Writer) *ExecServer {
-	return &ExecServer{argv: argv, stderr: stderr}
+// or `podrun runner serve …`) with env, whose stderr goes to stderr. libcontainer hands the
+// server's GOMAXPROCS on to the init of every exec.
+func NewExecServer(argv, env []string, stderr io.Writer) *ExecServer {
+	return &ExecServer{argv: argv, env: env, stderr: stderr}
 }
 
 // Stdio is an exec's stdio: the process's ends (nil = none). Console is the socket libcontainer
@@ -76,11 +78,9 @@ func (s *ExecServer) Start(id string, p *Process, stdio Stdio) (*Exec, error) {
 		rights = append(rights, int(f.Fd()))
 	}
 	// A server that died since the last exec is noticed here: start a new one, once.
-	for attempt := 0; ; attempt++ {
-		err = s.send(msg, unix.UnixRights(rights...))
-		if err == nil || attempt > 0 {
-			break
-		}
+	oob := unix.UnixRights(rights...)
+	if err = s.send(msg, oob); err != nil {
+		err = s.send(msg, oob)
 	}
 	// Only the server may hold its end from now on: were it to die, our reads must see EOF.
 	theirs.Close()
@@ -186,7 +186,7 @@ func (s *ExecServer) start() error {
 	cmd.ExtraFiles = []*os.File{theirs}
 	cmd.Stderr = s.stderr
 	cmd.Dir = "/"
-	cmd.Env = serverEnv()
+	cmd.Env = s.env
 	if err := cmd.Start(); err != nil {
 		ctl.Close()
 		return fmt.Errorf("start %s: %w", strings.Join(s.argv, " "), err)
@@ -196,25 +196,8 @@ func (s *ExecServer) start() error {
 	return nil
 }
 
-// serverEnv is the daemon's environment without libcontainer's private variables, with
-// GOMAXPROCS=1: for the server and, since libcontainer hands its GOMAXPROCS on, for the init
-// of every exec. Measured with 50 containers exec-probed every second (make bench, four runs
-// of each, alternated): CPU per probe, all processes, 10.5, 10.9, 10.6, 11.4 ms against 11.9,
-// 12.7, 11.9, 12.4 ms with the default (2 here); daemon and server 16.0, 17.3, 16.7, 17.9 %
-// of a core against 19.8, 20.4, 19.3, 20.3 %.
-// An exec is a chain of blocking steps: a second P only adds threads waking each other.
-func serverEnv() []string {
-	env := []string{"GOMAXPROCS=1"}
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "_LIBCONTAINER_") && !strings.HasPrefix(kv, "GOMAXPROCS=") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
-
-// Close stops the server: its control socket closes and it exits; execs running on it are
-// killed when their connections close.
+// Close stops the server (it is killed). Processes it was running execs for go on, as they
+// did when the daemon ran them itself; their callers see their connections end.
 func (s *ExecServer) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()

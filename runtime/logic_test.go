@@ -68,3 +68,38 @@ func TestValidID(t *testing.T) {
 		t.Errorf("newID() = %q, %v", id, err)
 	}
 }
+
+func TestChildEnv(t *testing.T) {
+	t.Setenv("_LIBCONTAINER_INITPIPE", "3")
+	t.Setenv("GOMAXPROCS", "8")
+	t.Setenv("PODRUN_TEST_KEEP", "yes")
+	tests := []struct {
+		name       string
+		set        []string
+		want       []string // present, exactly once
+		wantAbsent []string
+	}{
+		{"nothing set", nil, []string{"GOMAXPROCS=8", "PODRUN_TEST_KEEP=yes"}, []string{"_LIBCONTAINER_INITPIPE=3"}},
+		{"set replaces", []string{"GOMAXPROCS=1"}, []string{"GOMAXPROCS=1", "PODRUN_TEST_KEEP=yes"}, []string{"GOMAXPROCS=8", "_LIBCONTAINER_INITPIPE=3"}},
+		{"set adds", []string{"GOGC=20"}, []string{"GOGC=20", "GOMAXPROCS=8"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := childEnv(tt.set...)
+			count := map[string]int{}
+			for _, kv := range env {
+				count[kv]++
+			}
+			for _, kv := range tt.want {
+				if count[kv] != 1 {
+					t.Errorf("%s appears %d times in %v", kv, count[kv], env)
+				}
+			}
+			for _, kv := range tt.wantAbsent {
+				if count[kv] != 0 {
+					t.Errorf("%s is in %v", kv, env)
+				}
+			}
+		})
+	}
+}

@@ -130,7 +130,7 @@ func New(cfg Config) (*Runtime, error) {
 	if r.runnerBin == bin {
 		serve = []string{bin, "runner", "serve", "--state", r.p.State}
 	}
-	r.execs = runner.NewExecServer(serve, os.Stderr)
+	r.execs = runner.NewExecServer(serve, execServerEnv(), os.Stderr)
 	for _, d := range []string{r.p.Runc(), r.p.SandboxesDir(), r.p.ContainersDir(), filepath.Join(cfg.StateDir, "netns"), filepath.Join(cfg.StateDir, "ns"), filepath.Join(cfg.RootDir, "snapshots")} {
 		if err := os.MkdirAll(d, 0o711); err != nil {
 			return nil, fmt.Errorf("runtime: %w", err)

@@ -474,6 +474,10 @@ func TestExecSync(t *testing.T) {
 	if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", server)); err != nil || filepath.Base(exe) != "podrun-runner" {
 		t.Errorf("exec server %d runs %q (%v), want podrun-runner", server, exe, err)
 	}
+	// With one P (see execServerEnv), which libcontainer hands on to the exec inits.
+	if env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", server)); err != nil || !bytes.Contains(env, []byte("\x00GOMAXPROCS=1\x00")) && !bytes.HasPrefix(env, []byte("GOMAXPROCS=1\x00")) {
+		t.Errorf("exec server %d environment has no GOMAXPROCS=1 (%v)", server, err)
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
