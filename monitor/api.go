@@ -15,8 +15,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/podrun/podrun/monitor/helperproto"
 )
 
 type CreateRequest struct {
@@ -65,9 +63,6 @@ type ExitRecord struct {
 	Reason     string    `json:"reason"`
 	Message    string    `json:"message,omitempty"`
 }
-
-// HelperResult is what `helper create` prints.
-type HelperResult = helperproto.Result
 
 func (m *monitor) handler() http.Handler {
 	mux := http.NewServeMux()

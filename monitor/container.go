@@ -17,6 +17,7 @@ import (
 	"github.com/podrun/podrun/crilog"
 	"github.com/podrun/podrun/internal/atomicfile"
 	"github.com/podrun/podrun/internal/layout"
+	"github.com/podrun/podrun/monitor/helperproto"
 )
 
 func (m *monitor) get(id string) *monContainer {
@@ -137,7 +138,7 @@ func (m *monitor) createContainer(req *CreateRequest, launch []byte) (pid int, r
 			files = append(files, f)
 		}
 	}
-	var res HelperResult
+	var res helperproto.Result
 	m.spawnMu.Lock()
 	err = m.helper("create", req.ID, launch, files, []string{"--stdio", strings.Join(fds, ",")}, &res, true)
 	pid = res.Pid

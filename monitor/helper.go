@@ -17,9 +17,6 @@ import (
 	"github.com/podrun/podrun/monitor/helperproto"
 )
 
-// HelperArg is the word after "monitor" that makes `<Helper> monitor helper <op>` a helper.
-const HelperArg = helperproto.HelperArg
-
 // helper runs `<Helper> monitor helper op --id id args…` with stdin and files (fd 3 on) and
 // decodes its answer into out (may be nil). held says the caller holds m.spawnMu (create:
 // the new init must be known before the reaper may look); otherwise the helper's own pid is
@@ -34,13 +31,10 @@ func (m *monitor) helper(op, id string, stdin []byte, files []*os.File, args []s
 	return m.runHelper(op, id, stdin, files, args, out, held, nil)
 }
 
-// EarlyPidArg: see helperproto.
-const EarlyPidArg = helperproto.EarlyPidArg
-
 // runHelper is helper with onPid called (in this goroutine) with the pid a create started
-// with EarlyPidArg prints early; its error fails the call, once the helper is done.
+// with helperproto.EarlyPidArg prints early; its error fails the call, once the helper is done.
 func (m *monitor) runHelper(op, id string, stdin []byte, files []*os.File, args []string, out any, held bool, onPid func(int) error) error {
-	argv := append([]string{"monitor", HelperArg, op, "--state", m.p.State, "--id", id}, args...)
+	argv := append([]string{"monitor", helperproto.HelperArg, op, "--state", m.p.State, "--id", id}, args...)
 	cmd := exec.Command(m.cfg.Helper, argv...)
 	cmd.Stdin = bytes.NewReader(stdin)
 	var stderr bytes.Buffer

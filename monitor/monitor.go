@@ -31,6 +31,7 @@ import (
 	"github.com/podrun/podrun/cri/sandboxstate"
 	"github.com/podrun/podrun/internal/atomicfile"
 	"github.com/podrun/podrun/internal/layout"
+	"github.com/podrun/podrun/monitor/helperproto"
 	"github.com/podrun/podrun/sandbox/nsfs"
 )
 
@@ -208,9 +209,9 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 		return nil
 	}
 	// The pause's stdio is /dev/null: it never writes.
-	var res HelperResult
+	var res helperproto.Result
 	m.spawnMu.Lock()
-	err := m.runHelper("create", m.id, mcfg.Launch, nil, []string{"--run", EarlyPidArg}, &res, true, pin)
+	err := m.runHelper("create", m.id, mcfg.Launch, nil, []string{"--run", helperproto.EarlyPidArg}, &res, true, pin)
 	pid := res.Pid
 	if err == nil {
 		m.known[pid] = true

@@ -7,11 +7,11 @@
 package runner
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -41,9 +41,9 @@ type paths = layout.Paths
 
 type helperResult = helperproto.Result
 
-// HelperMain runs one helper operation (`monitor helper <op> …`); it returns the exit code.
+// helperMain runs one helper operation (`monitor helper <op> …`); it returns the exit code.
 // Errors go to stderr.
-func HelperMain(args []string) int {
+func helperMain(args []string) int {
 	if len(args) < 1 {
 		fmt.Fprintln(os.Stderr, "helper: no operation")
 		return 2
@@ -107,7 +107,7 @@ func HelperMain(args []string) int {
 // helperCreate creates the container described by the launch spec on stdin and starts its
 // init (which then waits on the exec fifo unless run).
 func helperCreate(p paths, id, stdio string, run, earlyPid bool) (*helperResult, error) {
-	b, err := readAllStdin()
+	b, err := io.ReadAll(os.Stdin)
 	if err != nil {
 		return nil, err
 	}
@@ -187,12 +187,6 @@ func helperCreate(p paths, id, stdio string, run, earlyPid bool) (*helperResult,
 	return res, nil
 }
 
-func readAllStdin() ([]byte, error) {
-	var buf bytes.Buffer
-	_, err := buf.ReadFrom(os.Stdin)
-	return buf.Bytes(), err
-}
-
 // DestroyContainer kills a libcontainer container that may still run, waits for its init to
 // be gone and destroys it (cgroup and state dir).
 func DestroyContainer(c *libcontainer.Container, timeout time.Duration) error {
@@ -214,7 +208,7 @@ func DestroyContainer(c *libcontainer.Container, timeout time.Duration) error {
 func Main(args []string) int {
 	switch {
 	case len(args) > 1 && args[0] == "monitor" && args[1] == helperproto.HelperArg:
-		return HelperMain(args[2:])
+		return helperMain(args[2:])
 	case len(args) > 0 && args[0] == "serve":
 		return serveMain(args[1:])
 	}

@@ -19,8 +19,9 @@ import (
 //
 // warmCgroupMoves starts that wait early, in the background: the daemon moves itself into the
 // cgroup it is already in (the kernel takes the lock and the process stays where it is), at
-// the start of RunPodSandbox and CreateContainer, while the daemon still prepares the bundle,
-// mounts the rootfs and the helper starts. libcontainer's own move then finds the grace
+// the start of RunPodSandbox and CreateContainer and when the pause's namespaces are pinned
+// (the first container's move is next), while the daemon still prepares the bundle, mounts
+// the rootfs and the helper starts. libcontainer's own move then finds the grace
 // period passed or in progress. The daemon's cgroup is read from /proc/self/cgroup each time,
 // so a daemon moved by its service manager is never moved back.
 func warmCgroupMoves() {

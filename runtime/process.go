@@ -3,7 +3,6 @@ package runtime
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/opencontainers/runc/libcontainer"
@@ -73,6 +72,3 @@ func readSpec(bundle string) (*specs.Spec, error) {
 	}
 	return &s, nil
 }
-
-// devNull opens /dev/null for a process's unused stdio.
-func devNull(flag int) (*os.File, error) { return os.OpenFile(os.DevNull, flag, 0) }

@@ -17,6 +17,7 @@ import (
 	_ "github.com/opencontainers/runc/libcontainer/nsenter"
 
 	"github.com/podrun/podrun/monitor"
+	"github.com/podrun/podrun/monitor/helperproto"
 	"github.com/podrun/podrun/runner"
 	_ "github.com/podrun/podrun/sandbox"
 )
@@ -29,7 +30,7 @@ func init() {
 }
 
 func main() {
-	if len(os.Args) > 2 && os.Args[1] == "monitor" && os.Args[2] == monitor.HelperArg {
+	if len(os.Args) > 2 && os.Args[1] == "monitor" && os.Args[2] == helperproto.HelperArg {
 		os.Exit(runner.Main(os.Args[1:]))
 	}
 	if len(os.Args) > 1 && os.Args[1] == "runner" {

@@ -37,11 +37,19 @@ func PinNamespace(pid int, kind, target string) error {
 
 // Unpin unmounts and removes a pinned namespace file; a missing file is not an error.
 func Unpin(target string) error {
-	if err := unix.Unmount(target, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+	if err := unmountRemove(target); err != nil {
 		return fmt.Errorf("unpin %s: %w", target, err)
 	}
-	if err := os.Remove(target); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("unpin %s: %w", target, err)
+	return nil
+}
+
+// unmountRemove detaches what is mounted on path, if anything, and removes path, if there.
+func unmountRemove(path string) error {
+	if err := unix.Unmount(path, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+		return err
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
 	}
 	return nil
 }
@@ -86,10 +94,7 @@ func MountShm(dir string) error {
 
 // UnmountShm unmounts and removes the pod's shm dir; a missing one is not an error.
 func UnmountShm(dir string) error {
-	if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
-		return fmt.Errorf("unmount shm %s: %w", dir, err)
-	}
-	if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := unmountRemove(dir); err != nil {
 		return fmt.Errorf("unmount shm %s: %w", dir, err)
 	}
 	return nil
