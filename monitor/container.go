@@ -64,7 +64,7 @@ func (m *monitor) createContainer(req *CreateRequest, launch []byte) (pid int, r
 
 	var consoleParent *os.File
 	if req.TTY {
-		parent, child, err := newSockPair("console")
+		parent, child, err := newSockPair("console", unix.SOCK_STREAM)
 		if err != nil {
 			return 0, fmt.Errorf("create container %s: console socket: %w", req.ID, err)
 		}
@@ -129,18 +129,39 @@ func (m *monitor) createContainer(req *CreateRequest, launch []byte) (pid int, r
 		}()
 	}
 
-	fds := make([]string, 4)
+	fds := make([]string, 4) // for a new helper: its descriptor numbers
+	var idx [4]int           // for the pause's helper: indexes in files
 	var files []*os.File
 	for i, f := range stdio {
-		fds[i] = "-1"
+		fds[i], idx[i] = "-1", -1
 		if f != nil {
-			fds[i] = strconv.Itoa(3 + len(files))
+			fds[i], idx[i] = strconv.Itoa(3+len(files)), len(files)
 			files = append(files, f)
 		}
 	}
 	var res helperproto.Result
 	m.spawnMu.Lock()
-	err = m.helper("create", req.ID, launch, files, []string{"--stdio", strings.Join(fds, ",")}, &res, true)
+	err = errNextUnavailable
+	if n := m.takeNext(); n != nil {
+		// The pod's first container: the pause's helper is still there to make it.
+		var r *helperproto.Result
+		if r, err = n.create(req.ID, launch, files, idx); err == nil {
+			res = *r
+		} else if !errors.Is(err, errNextUnavailable) {
+			// It may have gone at its deadline with our request unread: clean up after it
+			// whatever it made, and make the container with a helper of our own.
+			m.log.Warn("first container through the pause's helper", "container", req.ID, "err", err)
+			err = m.helper("destroy", req.ID, nil, nil, nil, nil, true)
+			if err == nil {
+				err = errNextUnavailable
+			}
+		}
+		// Its children, the new init among them, are ours once it is gone.
+		mc.reapAfter = n.gone
+	}
+	if errors.Is(err, errNextUnavailable) {
+		err = m.helper("create", req.ID, launch, files, []string{"--stdio", strings.Join(fds, ",")}, &res, true)
+	}
 	pid = res.Pid
 	if err == nil {
 		m.known[pid] = true
@@ -192,6 +213,9 @@ func copyLog(wg *sync.WaitGroup, r io.ReadCloser, w io.WriteCloser) {
 // waitContainer waits for the container's init, records its exit in exit.json and only then
 // answers waiters.
 func (m *monitor) waitContainer(mc *monContainer) {
+	if mc.reapAfter != nil {
+		<-mc.reapAfter
+	}
 	uws, err := reapChild(mc.pid)
 	m.spawnMu.Lock()
 	delete(m.known, mc.pid)
@@ -370,10 +394,11 @@ func (m *monitor) killContainer(id string) {
 	}
 }
 
-// newSockPair returns a connected pair of unix stream sockets (the console socket libcontainer
-// sends a container's pty master over).
-func newSockPair(name string) (parent, child *os.File, err error) {
-	fds, err := unix.Socketpair(unix.AF_LOCAL, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+// newSockPair returns a connected pair of unix sockets of type typ: a stream for the console
+// socket libcontainer sends a container's pty master over, a seqpacket one to the pause's
+// helper.
+func newSockPair(name string, typ int) (parent, child *os.File, err error) {
+	fds, err := unix.Socketpair(unix.AF_LOCAL, typ|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -28,12 +28,21 @@ import (
 // subreaper's) once the helper is gone: waiting for it starts on its pidfd and reaps it
 // afterwards, so it does not matter which it is at first.
 func (m *monitor) helper(op, id string, stdin []byte, files []*os.File, args []string, out any, held bool) error {
-	return m.runHelper(op, id, stdin, files, args, out, held, nil)
+	return m.runHelper(op, id, stdin, files, args, out, held, helperOpts{})
 }
 
-// runHelper is helper with onPid called (in this goroutine) with the pid a create started
-// with helperproto.EarlyPidArg prints early; its error fails the call, once the helper is done.
-func (m *monitor) runHelper(op, id string, stdin []byte, files []*os.File, args []string, out any, held bool, onPid func(int) error) error {
+// helperOpts are runHelper's extras.
+type helperOpts struct {
+	// onPid is called (in runHelper's goroutine) with the pid a create started with
+	// helperproto.EarlyPidArg prints early; its error fails the call, once the helper is done.
+	onPid func(int) error
+	// gone, if not nil, is closed once the helper is reaped.
+	gone chan struct{}
+}
+
+// runHelper is helper with opts.
+func (m *monitor) runHelper(op, id string, stdin []byte, files []*os.File, args []string, out any, held bool, opts helperOpts) error {
+	onPid := opts.onPid
 	argv := append([]string{"monitor", helperproto.HelperArg, op, "--state", m.p.State, "--id", id}, args...)
 	cmd := exec.Command(m.cfg.Helper, argv...)
 	cmd.Stdin = bytes.NewReader(stdin)
@@ -79,6 +88,9 @@ func (m *monitor) runHelper(op, id string, stdin []byte, files []*os.File, args 
 		m.spawnMu.Lock()
 		delete(m.known, cmd.Process.Pid)
 		m.spawnMu.Unlock()
+		if opts.gone != nil {
+			close(opts.gone)
+		}
 		return err
 	}
 	if early == nil && out != nil && len(bytes.TrimSpace(answer)) > 0 {
@@ -124,4 +136,71 @@ func reapChild(pid int) (unix.WaitStatus, error) {
 		}
 		return ws, err
 	}
+}
+
+// nextHelper is the pause's helper, kept for the pod's first container (helperproto.NextArg).
+type nextHelper struct {
+	sock *os.File      // our end of the helper's fd 3
+	gone chan struct{} // closed once the helper is reaped: its children are ours from then on
+}
+
+// errNextUnavailable: the request did not reach the pause's helper (it is gone, or the
+// request is too big); nothing was made.
+var errNextUnavailable = errors.New("the pause's helper is not available")
+
+// takeNext hands out the pause's helper once; the caller holds m.spawnMu.
+func (m *monitor) takeNext() *nextHelper {
+	n := m.next
+	m.next = nil
+	return n
+}
+
+// closeNext lets the pause's helper go, if nobody took it.
+func (m *monitor) closeNext() {
+	m.spawnMu.Lock()
+	n := m.takeNext()
+	m.spawnMu.Unlock()
+	if n != nil {
+		n.sock.Close()
+	}
+}
+
+// create asks the pause's helper for a container: files are sent as SCM_RIGHTS, stdio
+// indexes them (stdin, stdout, stderr, console socket; -1 for none). The helper answers and
+// exits; the socket is closed here.
+func (n *nextHelper) create(id string, launch []byte, files []*os.File, stdio [4]int) (*helperproto.Result, error) {
+	defer n.sock.Close()
+	head, err := json.Marshal(helperproto.NextRequest{ID: id, Stdio: stdio})
+	if err != nil {
+		return nil, err
+	}
+	msg := append(append(head, '\n'), launch...)
+	var oob []byte
+	if len(files) > 0 {
+		fds := make([]int, len(files))
+		for i, f := range files {
+			fds[i] = int(f.Fd())
+		}
+		oob = unix.UnixRights(fds...)
+	}
+	fd := int(n.sock.Fd())
+	if err := unix.Sendmsg(fd, msg, oob, nil, unix.MSG_NOSIGNAL); err != nil {
+		return nil, fmt.Errorf("%w: %v", errNextUnavailable, err)
+	}
+	buf := make([]byte, 16<<10)
+	k, err := unix.Read(fd, buf)
+	for err == unix.EINTR {
+		k, err = unix.Read(fd, buf)
+	}
+	if err != nil || k <= 0 {
+		return nil, fmt.Errorf("create %s: the pause's helper ended without an answer", id)
+	}
+	var r helperproto.NextReply
+	if err := json.Unmarshal(buf[:k], &r); err != nil {
+		return nil, fmt.Errorf("create %s: helper answer: %w", id, err)
+	}
+	if r.Error != "" {
+		return nil, errors.New(r.Error)
+	}
+	return &r.Result, nil
 }

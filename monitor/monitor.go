@@ -61,6 +61,7 @@ type monitor struct {
 	// we know its pid) and while the reaper reaps: the reaper never steals their statuses.
 	spawnMu sync.Mutex
 	known   map[int]bool // pids waited for by us (inits, helpers)
+	next    *nextHelper  // the pause's helper, until the first container takes it (spawnMu)
 
 	cleanups []func() // undo steps of the sandbox setup, in reverse order
 	stop     chan struct{}
@@ -78,6 +79,9 @@ type monContainer struct {
 	done      chan struct{} // closed after exit.json is written
 	exit      *ExitRecord
 	cgroupMem string // memory cgroup dir, for the OOM counter
+	// reapAfter, if not nil, is closed once the helper that made the init is gone (the
+	// pause's helper: it may outlive the create by a little).
+	reapAfter chan struct{}
 }
 
 // Main is the entry point of `podrun-monitor monitor` (and of `podrun monitor`); it returns
@@ -208,14 +212,27 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 		}
 		return nil
 	}
+	// The pause's helper stays to make the pod's first container (helperproto.NextArg) when
+	// asked on a socket, its fd 3.
+	nextSock, helperSock, err := newSockPair("next", unix.SOCK_SEQPACKET)
+	if err != nil {
+		return nil, fmt.Errorf("start pause: %w", err)
+	}
+	next := &nextHelper{sock: nextSock, gone: make(chan struct{})}
+	m.cleanups = append(m.cleanups, m.closeNext)
 	// The pause's stdio is /dev/null: it never writes.
 	var res helperproto.Result
 	m.spawnMu.Lock()
-	err := m.runHelper("create", m.id, mcfg.Launch, nil, []string{"--run", helperproto.EarlyPidArg}, &res, true, pin)
+	err = m.runHelper("create", m.id, mcfg.Launch, []*os.File{helperSock}, []string{"--run", helperproto.EarlyPidArg, helperproto.NextArg},
+		&res, true, helperOpts{onPid: pin, gone: next.gone})
+	helperSock.Close()
 	pid := res.Pid
 	if err == nil {
 		m.known[pid] = true
 		m.pauseUp = true
+		m.next = next
+	} else {
+		nextSock.Close()
 	}
 	m.spawnMu.Unlock()
 	if err == nil && !pinned {
@@ -225,6 +242,8 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 		return nil, fmt.Errorf("start pause: %w", err)
 	}
 	go func() {
+		// The pause is the helper's child while the helper waits for the first container.
+		<-next.gone
 		reapChild(pid) //nolint:errcheck // the exit status of the pause does not matter
 		m.spawnMu.Lock()
 		delete(m.known, pid)
@@ -312,6 +331,7 @@ func (m *monitor) undo() {
 // shutdown kills and destroys every container and the pause, unpins the namespaces and
 // unmounts shm. The daemon removes the directories and the pod cgroup afterwards.
 func (m *monitor) shutdown() {
+	m.closeNext()
 	for _, c := range m.markNotReady() {
 		m.removeContainer(c)
 	}

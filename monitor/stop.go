@@ -4,6 +4,7 @@ import "time"
 
 // stopAll is the monitor's half of StopPodSandbox.
 func (m *monitor) stopAll() {
+	m.closeNext()
 	ctrs := m.markNotReady()
 	for _, c := range ctrs {
 		select {

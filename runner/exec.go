@@ -110,23 +110,13 @@ func serveMain(args []string) int {
 // connection, is made non-blocking so that closing it ends a read pending on it; the stdio
 // stays as it came: it is the process's.
 func receivedFiles(oob []byte) []*os.File {
-	msgs, err := unix.ParseSocketControlMessage(oob)
-	if err != nil {
-		return nil
-	}
 	var files []*os.File
-	for _, m := range msgs {
-		fds, err := unix.ParseUnixRights(&m)
-		if err != nil {
-			continue
+	for i, fd := range rightsFds(oob) {
+		unix.CloseOnExec(fd)
+		if i == 0 {
+			unix.SetNonblock(fd, true) //nolint:errcheck // then reads block a thread: still correct
 		}
-		for _, fd := range fds {
-			unix.CloseOnExec(fd)
-			if len(files) == 0 {
-				unix.SetNonblock(fd, true) //nolint:errcheck // then reads block a thread: still correct
-			}
-			files = append(files, os.NewFile(uintptr(fd), "exec"))
-		}
+		files = append(files, os.NewFile(uintptr(fd), "exec"))
 	}
 	return files
 }

@@ -36,8 +36,9 @@ type paths = layout.Paths
 // memory (the Go heap of the size classes used, their span sets, encoding/json's type
 // caches): libcontainer's create alone left about 1 MiB of private memory in every monitor.
 // The container's init does not depend on the helper: the helper is not a subreaper, so the
-// init's parent is the monitor (the subreaper above it) as soon as libcontainer's setup
-// processes exit, and the monitor waits for it and owns its stdio as before.
+// init's parent is the monitor (the subreaper above it) as soon as the helper exits, and the
+// monitor waits for it and owns its stdio as before. The pause's helper lives a little longer:
+// it makes the pod's first container too (serveNext), sparing a pod's start one process start.
 
 type helperResult = helperproto.Result
 
@@ -55,6 +56,7 @@ func helperMain(args []string) int {
 	run := fs.Bool("run", false, "create: start the process at once (the pause)")
 	earlyPid := fs.Bool(strings.TrimPrefix(helperproto.EarlyPidArg, "--"), false, "create: print \"started <pid>\" once the init's namespaces exist")
 	stdio := fs.String("stdio", "", "create: stdin,stdout,stderr,console socket as fd numbers, -1 for none")
+	next := fs.Bool(strings.TrimPrefix(helperproto.NextArg, "--"), false, "create: then make one more container on request over fd 3")
 	sig := fs.Int("signal", 0, "signal: the signal")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
@@ -72,13 +74,22 @@ func helperMain(args []string) int {
 	switch op {
 	case "create":
 		var res *helperResult
-		res, err = helperCreate(p, *id, *stdio, *run, *earlyPid)
+		var launch []byte
+		var files [4]*os.File
+		if launch, err = io.ReadAll(os.Stdin); err == nil {
+			if files, err = stdioFiles(*stdio); err == nil {
+				res, err = helperCreate(p, *id, launch, files, *run, *earlyPid)
+			}
+		}
 		if err == nil {
 			err = json.NewEncoder(os.Stdout).Encode(res)
 		}
 		if err == nil {
 			// The monitor goes on at the end of the answer, not at our exit.
 			err = os.Stdout.Close()
+		}
+		if err == nil && *next {
+			serveNext(p, 3)
 		}
 	case "signal":
 		var c *libcontainer.Container
@@ -104,48 +115,51 @@ func helperMain(args []string) int {
 	return 0
 }
 
-// helperCreate creates the container described by the launch spec on stdin and starts its
-// init (which then waits on the exec fifo unless run).
-func helperCreate(p paths, id, stdio string, run, earlyPid bool) (*helperResult, error) {
-	b, err := io.ReadAll(os.Stdin)
-	if err != nil {
-		return nil, err
+// stdioFiles are the descriptors named by --stdio ("stdin,stdout,stderr,console socket", -1
+// for none); "" is none at all.
+func stdioFiles(stdio string) (files [4]*os.File, err error) {
+	if stdio == "" {
+		return files, nil
 	}
+	fds := strings.Split(stdio, ",")
+	if len(fds) != 4 {
+		return files, fmt.Errorf("bad --stdio %q", stdio)
+	}
+	for i, s := range fds {
+		fd, err := strconv.Atoi(s)
+		if err != nil {
+			return files, fmt.Errorf("bad --stdio %q", stdio)
+		}
+		if fd >= 0 {
+			files[i] = os.NewFile(uintptr(fd), "stdio"+s)
+		}
+	}
+	return files, nil
+}
+
+// helperCreate creates the container described by the launch spec and starts its init (which
+// then waits on the exec fifo unless run), with stdin, stdout, stderr and console socket from
+// stdio (nil: none).
+func helperCreate(p paths, id string, launch []byte, stdio [4]*os.File, run, earlyPid bool) (*helperResult, error) {
 	var ls LaunchSpec
-	if err := json.Unmarshal(b, &ls); err != nil {
+	if err := json.Unmarshal(launch, &ls); err != nil {
 		return nil, fmt.Errorf("launch spec: %w", err)
 	}
 	if ls.Config == nil {
 		return nil, errors.New("launch spec: no config")
 	}
 	proc := ls.Process.Libcontainer(true)
-	if stdio != "" {
-		fds := strings.Split(stdio, ",")
-		if len(fds) != 4 {
-			return nil, fmt.Errorf("bad --stdio %q", stdio)
-		}
-		files := make([]*os.File, 4)
-		for i, s := range fds {
-			fd, err := strconv.Atoi(s)
-			if err != nil {
-				return nil, fmt.Errorf("bad --stdio %q", stdio)
-			}
-			if fd >= 0 {
-				files[i] = os.NewFile(uintptr(fd), "stdio"+s)
-			}
-		}
-		if files[0] != nil {
-			proc.Stdin = files[0]
-		}
-		if files[1] != nil {
-			proc.Stdout = files[1]
-		}
-		if files[2] != nil {
-			proc.Stderr = files[2]
-		}
-		if files[3] != nil {
-			proc.ConsoleSocket = files[3]
-		}
+	if stdio[0] != nil {
+		proc.Stdin = stdio[0]
+	}
+	if stdio[1] != nil {
+		proc.Stdout = stdio[1]
+	}
+	if stdio[2] != nil {
+		proc.Stderr = stdio[2]
+	}
+	if stdio[3] != nil {
+		proc.ConsoleSocket = stdio[3]
 	}
 	if earlyPid {
 		// CreateRuntime hooks run in this process once the init has made its namespaces and

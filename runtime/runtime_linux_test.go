@@ -1296,3 +1296,50 @@ func TestPrivilegedContainer(t *testing.T) {
 		t.Errorf("privileged container sees %d device entries", n)
 	}
 }
+
+// TestFirstContainerByPauseHelper: the helper that started the pause waits, the pause its
+// child, and makes the pod's first container; then it is gone, the pause and the container are
+// the monitor's children, and the container's exit right after its start is recorded.
+func TestFirstContainerByPauseHelper(t *testing.T) {
+	r := newTestRuntime(t)
+	pod := testPod("firstctr", false)
+	sb := runSandbox(t, r, pod)
+	v, _ := monitorPids.Load(sb.ID)
+	mpid, _ := v.(int)
+	if mpid == 0 {
+		t.Fatal("no monitor pid")
+	}
+	ppid := func(pid int) int {
+		n, _ := strconv.Atoi(procStatusField(t, pid, "PPid"))
+		return n
+	}
+	helper := ppid(sb.Pid)
+	if helper == mpid || ppid(helper) != mpid {
+		t.Fatalf("pause %d: parent %d, want the monitor's (%d) helper", sb.Pid, helper, mpid)
+	}
+	if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", helper)); filepath.Base(exe) != filepath.Base(r.runnerBin) {
+		t.Errorf("pause's parent runs %q, want %s", exe, r.runnerBin)
+	}
+
+	id, logPath := startContainer(t, r, sb, pod, "first", "sh", "-c", "echo first; exit 5")
+	if st := waitExit(t, r, id); st.ExitCode != 5 {
+		t.Errorf("first container: %+v", st)
+	}
+	if b, _ := os.ReadFile(logPath); !strings.Contains(string(b), " stdout F first") {
+		t.Errorf("first container's log %q", b)
+	}
+	if alive(helper) {
+		t.Errorf("the pause's helper %d still runs after the first container", helper)
+	}
+	if p := ppid(sb.Pid); p != mpid {
+		t.Errorf("pause's parent %d after the first container, want the monitor %d", p, mpid)
+	}
+	id, _ = startContainer(t, r, sb, pod, "second", "sleep", "1000")
+	st, err := r.ContainerStatus(context.Background(), id)
+	if err != nil || st.Pid == 0 {
+		t.Fatalf("second container: %+v, %v", st, err)
+	}
+	if p := ppid(st.Pid); p != mpid {
+		t.Errorf("second container's parent %d, want the monitor %d", p, mpid)
+	}
+}

@@ -17,3 +17,28 @@ type Result struct {
 	Pid       int    `json:"pid"`
 	CgroupMem string `json:"cgroupMem,omitempty"` // memory cgroup dir, for the OOM counter
 }
+
+// NextArg makes the pause's `helper create` stay after its answer and make one more
+// container, the pod's first, when asked on its fd 3 (a SOCK_SEQPACKET socket): a pod's start
+// then waits for one helper process instead of two. The request is one message: a
+// NextRequest in JSON, a newline, the launch spec; the stdio travel as SCM_RIGHTS. The
+// answer is one NextReply message; the helper then exits. It exits too when the socket
+// closes, or when no request came within NextLingerSeconds.
+const NextArg = "--next"
+
+// NextLingerSeconds bounds how long the pause's helper waits for the first container.
+const NextLingerSeconds = 10
+
+// NextRequest asks the pause's helper for the first container. Stdio are the indexes, in
+// the message's descriptors, of the init's stdin, stdout, stderr and console socket; -1 for
+// none.
+type NextRequest struct {
+	ID    string `json:"id"`
+	Stdio [4]int `json:"stdio"`
+}
+
+// NextReply is the answer to a NextRequest.
+type NextReply struct {
+	Result
+	Error string `json:"error,omitempty"`
+}
