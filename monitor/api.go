@@ -51,6 +51,9 @@ type StatusResponse struct {
 type StartRecord struct {
 	Pid       int       `json:"pid"`
 	StartedAt time.Time `json:"startedAt"`
+	// StartTime is the init's start time (/proc/<pid>/stat field 22): with Pid, it tells the
+	// init from a later process with the same pid. 0 when unknown.
+	StartTime uint64 `json:"startTime,omitempty"`
 }
 
 // ExitRecord is the monitor's record of a finished container process, written atomically to

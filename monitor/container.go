@@ -17,6 +17,7 @@ import (
 	"github.com/podrun/podrun/crilog"
 	"github.com/podrun/podrun/internal/atomicfile"
 	"github.com/podrun/podrun/internal/layout"
+	"github.com/podrun/podrun/internal/procstat"
 	"github.com/podrun/podrun/monitor/helperproto"
 )
 
@@ -284,7 +285,11 @@ func (m *monitor) startContainer(id string) error {
 	m.mu.Lock()
 	mc.started = now
 	m.mu.Unlock()
-	if err := atomicfile.WriteJSON(m.p.ContainerFile(id, "started.json"), StartRecord{Pid: mc.pid, StartedAt: now}); err != nil {
+	rec := StartRecord{Pid: mc.pid, StartedAt: now}
+	if _, t, err := procstat.Stat(mc.pid); err == nil {
+		rec.StartTime = t
+	}
+	if err := atomicfile.WriteJSON(m.p.ContainerFile(id, "started.json"), rec); err != nil {
 		return fmt.Errorf("start container %s: %w", id, err)
 	}
 	if err := m.execFifo(mc); err != nil {

@@ -31,6 +31,7 @@ import (
 	"github.com/podrun/podrun/cri/sandboxstate"
 	"github.com/podrun/podrun/internal/atomicfile"
 	"github.com/podrun/podrun/internal/layout"
+	"github.com/podrun/podrun/internal/procstat"
 	"github.com/podrun/podrun/monitor/helperproto"
 	"github.com/podrun/podrun/sandbox/nsfs"
 )
@@ -265,6 +266,9 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 		m.log.Warn("monitor stays in the daemon's cgroup", "err", err)
 	}
 	st.Pid = pid
+	if _, t, err := procstat.Stat(pid); err == nil {
+		st.PidStartTime = t
+	}
 	st.CreatedAt = time.Now().UTC()
 	if !mcfg.HostIPC {
 		shm := filepath.Join(dir, "shm")
@@ -407,18 +411,8 @@ func zombieChildren() []int {
 			if err != nil {
 				continue
 			}
-			stat, err := os.ReadFile("/proc/" + f + "/stat")
-			if err != nil {
-				continue
-			}
-			// The state follows the ")" closing the command name.
-			for i := len(stat) - 1; i >= 0; i-- {
-				if stat[i] == ')' {
-					if i+2 < len(stat) && stat[i+2] == 'Z' {
-						out = append(out, pid)
-					}
-					break
-				}
+			if state, _, err := procstat.Stat(pid); err == nil && state == 'Z' {
+				out = append(out, pid)
 			}
 		}
 	}

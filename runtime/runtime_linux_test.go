@@ -27,6 +27,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/podrun/podrun/cri"
+	"github.com/podrun/podrun/internal/atomicfile"
 	"github.com/podrun/podrun/network"
 )
 
@@ -1341,5 +1342,57 @@ func TestFirstContainerByPauseHelper(t *testing.T) {
 	}
 	if p := ppid(st.Pid); p != mpid {
 		t.Errorf("second container's parent %d, want the monitor %d", p, mpid)
+	}
+}
+
+// TestStatusFromRecords: the sandbox's and a container's liveness come from the pid and start
+// time the monitor recorded; a start time that does not match (a reused pid) is not taken for
+// the recorded process, and a record without one falls back to libcontainer's state.
+func TestStatusFromRecords(t *testing.T) {
+	r := newTestRuntime(t)
+	pod := testPod("records", false)
+	sb := runSandbox(t, r, pod)
+	if sb.PidStartTime == 0 {
+		t.Fatalf("sandbox.json has no pause start time: %+v", sb)
+	}
+	sbFile := r.p.SandboxFile(sb.ID, "sandbox.json")
+	rewrite := func(path string, v any, edit func()) {
+		t.Helper()
+		if err := atomicfile.ReadJSON(path, v); err != nil {
+			t.Fatal(err)
+		}
+		edit()
+		if err := atomicfile.WriteJSON(path, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var rec cri.SandboxStatus
+	rewrite(sbFile, &rec, func() { rec.PidStartTime++ })
+	if st, err := r.PodSandboxStatus(context.Background(), sb.ID); err != nil || st.State != cri.SandboxNotReady {
+		t.Errorf("pause with another start time: %+v, %v; want NotReady", st, err)
+	}
+	rewrite(sbFile, &rec, func() { rec.PidStartTime = 0 })
+	if st, err := r.PodSandboxStatus(context.Background(), sb.ID); err != nil || st.State != cri.SandboxReady {
+		t.Errorf("pause without a start time (libcontainer's view): %+v, %v; want Ready", st, err)
+	}
+
+	id, _ := startContainer(t, r, sb, pod, "sleeper", "sleep", "1000")
+	st, err := r.ContainerStatus(context.Background(), id)
+	if err != nil || st.State != cri.ContainerRunning || st.Pid == 0 || st.StartedAt.IsZero() {
+		t.Fatalf("running container: %+v, %v", st, err)
+	}
+	if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", st.Pid)); strings.TrimSpace(string(comm)) != "sleep" {
+		t.Errorf("pid %d runs %q, want sleep", st.Pid, comm)
+	}
+	var start startRecord
+	rewrite(r.p.ContainerFile(id, "started.json"), &start, func() { start.StartTime++ })
+	if st2, err := r.ContainerStatus(context.Background(), id); err != nil || st2.State != cri.ContainerRunning || st2.Pid != st.Pid {
+		t.Errorf("container with another start time (libcontainer's view): %+v, %v; want Running, pid %d", st2, err, st.Pid)
+	}
+	if err := r.signal(context.Background(), mustRec(t, r, id), unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if st := waitExit(t, r, id); st.State != cri.ContainerExited || st.ExitCode != 137 {
+		t.Errorf("killed: %+v", st)
 	}
 }

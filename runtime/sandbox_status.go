@@ -9,6 +9,7 @@ import (
 
 	"github.com/podrun/podrun/cri"
 	"github.com/podrun/podrun/internal/layout"
+	"github.com/podrun/podrun/internal/procstat"
 )
 
 // PodSandboxStatus reads sandbox.json and checks that the pause still runs.
@@ -17,11 +18,21 @@ func (r *Runtime) PodSandboxStatus(ctx context.Context, id string) (*cri.Sandbox
 	if err != nil {
 		return nil, err
 	}
-	if st.State == cri.SandboxReady && !r.running(id) {
+	if st.State == cri.SandboxReady && !r.pauseRunning(st) {
 		st.State = cri.SandboxNotReady
 		st.Pid = 0
 	}
 	return st, nil
+}
+
+// pauseRunning reports whether the sandbox's pause runs: from the pid and start time the
+// monitor recorded, else (a record without them) from libcontainer's state, which decoding
+// costs about a millisecond here (the whole container config, a cgroup manager).
+func (r *Runtime) pauseRunning(st *cri.SandboxStatus) bool {
+	if st.Pid > 0 && st.PidStartTime > 0 {
+		return procstat.Alive(st.Pid, st.PidStartTime)
+	}
+	return r.running(st.ID)
 }
 
 // running reports whether the libcontainer container id has a live init (libcontainer checks
