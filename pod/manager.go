@@ -90,12 +90,14 @@ type podEntry struct {
 	removed      bool // gone from the maps: no more updates
 	eventSeq     uint64
 
-	// Status and event writes are handed to the pod's saver goroutine (latest wins), so
-	// that no fsync sits in the path of starting a container. Guarded by Manager.mu.
+	// Status, event and runtime record writes are handed to the pod's saver goroutine
+	// (latest wins), so that no fsync sits in the path of starting a container. Guarded by
+	// Manager.mu.
 	pendingPod    *v1.Pod
 	pendingRV     uint64
 	pendingEvents []v1.Event
 	pendingSeq    uint64
+	pendingRT     *runtimeRecord
 	kick          chan struct{} // wakes the saver; buffered 1
 	gone          chan struct{} // closed when the pod is removed
 

@@ -71,10 +71,9 @@ func (w *worker) ensureSandbox(ctx context.Context) (id string, adopted, ok bool
 			w.m.mu.Lock()
 			w.e.rt.SandboxID = sb.ID
 			rec := w.e.rt
+			w.e.pendingRT = &rec
 			w.m.mu.Unlock()
-			if err := w.m.saveRuntime(w.e, w.pod.UID, rec); err != nil {
-				w.m.log.Error("persist runtime record", "pod", w.pod.Name, "err", err)
-			}
+			w.e.wake()
 			w.sandboxUp(sb)
 			return sb.ID, false, true
 		}

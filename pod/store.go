@@ -141,15 +141,18 @@ func (m *Manager) persistNew(e *podEntry, rv uint64) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	if err := writeJSON(dir+"/"+eventsFile, e.events); err != nil {
-		return err
-	}
-	// pod.json last: its presence is what makes the directory a pod on the next Start.
+	// pod.json is what makes the directory a pod on the next Start; the first event follows
+	// through the saver (as every later one), out of the create's answer's way.
 	if err := writeJSON(dir+"/"+podFile, e.pod); err != nil {
 		return err
 	}
 	e.savedRV = rv
-	e.savedEventSeq = e.eventSeq
+	evs := make([]v1.Event, len(e.events))
+	for i := range e.events {
+		e.events[i].DeepCopyInto(&evs[i])
+	}
+	e.pendingEvents, e.pendingSeq = evs, e.eventSeq
+	e.wake()
 	return nil
 }
 
@@ -180,12 +183,18 @@ func (m *Manager) flush(e *podEntry) {
 	m.mu.Lock()
 	p, rv := e.pendingPod, e.pendingRV
 	evs, seq := e.pendingEvents, e.pendingSeq
-	e.pendingPod, e.pendingEvents = nil, nil
+	rt := e.pendingRT
+	e.pendingPod, e.pendingEvents, e.pendingRT = nil, nil, nil
 	m.mu.Unlock()
 	if p != nil {
 		m.savePod(e, p, rv)
 	}
 	if evs != nil {
 		m.saveEvents(e, e.w.pod.UID, evs, seq)
+	}
+	if rt != nil {
+		if err := m.saveRuntime(e, e.w.pod.UID, *rt); err != nil {
+			m.log.Error("persist runtime record", "uid", e.w.pod.UID, "err", err)
+		}
 	}
 }
