@@ -18,6 +18,9 @@ override MONITOR := $(BIN)/podrun-monitor
 # libcontainer's work outside the daemon (package runner) as a small binary of its own, so that
 # the container inits it re-executes are small; the daemon falls back to podrun without it.
 override RUNNER := $(BIN)/podrun-runner
+# A few lines of C that start a pod's monitor and its first helper side by side (see
+# cmd/podrun-launch/launch.c); the daemon starts the monitor itself without it.
+override LAUNCH := $(BIN)/podrun-launch
 PODRUN_BIN ?= $(abspath $(PODRUN))
 BUSYBOX_TAR := $(BIN)/busybox.tar
 DEMOAPP_TAR := $(BIN)/demoapp.tar
@@ -37,7 +40,7 @@ INTEGRATION_TIMEOUT ?= 40m
 
 all: build
 
-build: $(PODRUN) $(MONITOR) $(RUNNER)
+build: $(PODRUN) $(MONITOR) $(RUNNER) $(LAUNCH)
 
 $(PODRUN): $(GO_SOURCES)
 	@mkdir -p $(BIN)
@@ -46,6 +49,10 @@ $(PODRUN): $(GO_SOURCES)
 $(RUNNER): $(GO_SOURCES)
 	@mkdir -p $(BIN)
 	CGO_ENABLED=1 $(GO) build -tags "$(GO_TAGS)" -ldflags '$(GO_LDFLAGS)' -o $@ ./cmd/podrun-runner
+
+$(LAUNCH): cmd/podrun-launch/launch.c
+	@mkdir -p $(BIN)
+	$(CC) -static -O2 -Wall -Wextra -Werror -o $@ $<
 
 $(MONITOR): $(GO_SOURCES)
 	@mkdir -p $(BIN)

@@ -42,9 +42,7 @@ type helperOpts struct {
 
 // runHelper is helper with opts.
 func (m *monitor) runHelper(op, id string, stdin []byte, files []*os.File, args []string, out any, held bool, opts helperOpts) error {
-	onPid := opts.onPid
-	argv := append([]string{"monitor", helperproto.HelperArg, op, "--state", m.p.State, "--id", id}, args...)
-	cmd := exec.Command(m.cfg.Helper, argv...)
+	cmd := exec.Command(m.cfg.Helper, helperproto.Args(op, m.p.State, id, args...)...)
 	cmd.Stdin = bytes.NewReader(stdin)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -67,14 +65,63 @@ func (m *monitor) runHelper(op, id string, stdin []byte, files []*os.File, args 
 	if err != nil {
 		return fmt.Errorf("%s %s: start helper: %w", op, id, err)
 	}
-	br := bufio.NewReader(stdout)
+	hp := &helperProc{pid: cmd.Process.Pid, stdout: stdout, stderr: stderr.String, wait: cmd.Wait}
+	return m.awaitHelper(hp, op, id, out, held, opts)
+}
+
+// helperProc is a started helper: its pid, its stdout, what it wrote on stderr (once
+// reaped), and how to reap it once it has exited.
+type helperProc struct {
+	pid    int
+	stdout io.Reader
+	stderr func() string
+	wait   func() error
+}
+
+// adoptHelper is the pause's helper podrun-launch started beside us, our child: its stdout
+// and stderr on fds 4 and 5 (see cmd/podrun-launch).
+func adoptHelper(pid int) *helperProc {
+	for _, fd := range []int{4, 5} {
+		unix.CloseOnExec(fd)
+	}
+	stdout, errf := os.NewFile(4, "helper-stdout"), os.NewFile(5, "helper-stderr")
+	var stderr bytes.Buffer
+	copied := make(chan struct{})
+	go func() {
+		io.Copy(&stderr, errf) //nolint:errcheck // until the helper exits
+		errf.Close()
+		close(copied)
+	}()
+	return &helperProc{pid: pid, stdout: stdout,
+		stderr: func() string { <-copied; return stderr.String() },
+		wait: func() error {
+			defer stdout.Close()
+			var ws unix.WaitStatus
+			_, err := unix.Wait4(pid, &ws, 0, nil)
+			for err == unix.EINTR {
+				_, err = unix.Wait4(pid, &ws, 0, nil)
+			}
+			<-copied
+			switch {
+			case err != nil:
+				return err
+			case !ws.Exited() || ws.ExitStatus() != 0:
+				return fmt.Errorf("helper %d: wait status %#x", pid, uint32(ws))
+			}
+			return nil
+		}}
+}
+
+// awaitHelper reads a started helper's answer into out (see helper) and reaps it.
+func (m *monitor) awaitHelper(hp *helperProc, op, id string, out any, held bool, opts helperOpts) error {
+	br := bufio.NewReader(hp.stdout)
 	var answer []byte
 	var early error
-	if onPid != nil {
+	if opts.onPid != nil {
 		line, _ := br.ReadString('\n')
 		if f, ok := strings.CutPrefix(line, "started "); ok {
 			if pid, err := strconv.Atoi(strings.TrimSpace(f)); err == nil {
-				early = onPid(pid)
+				early = opts.onPid(pid)
 			}
 		} else {
 			answer = []byte(line)
@@ -83,10 +130,10 @@ func (m *monitor) runHelper(op, id string, stdin []byte, files []*os.File, args 
 	rest, _ := io.ReadAll(br) // until the helper closes it or exits
 	answer = append(answer, rest...)
 	reap := func() error {
-		waitExited(cmd.Process.Pid)
-		err := cmd.Wait()
+		waitExited(hp.pid)
+		err := hp.wait()
 		m.spawnMu.Lock()
-		delete(m.known, cmd.Process.Pid)
+		delete(m.known, hp.pid)
 		m.spawnMu.Unlock()
 		if opts.gone != nil {
 			close(opts.gone)
@@ -103,12 +150,12 @@ func (m *monitor) runHelper(op, id string, stdin []byte, files []*os.File, args 
 		// reap takes spawnMu to forget the helper: release the caller's hold meanwhile.
 		m.spawnMu.Unlock()
 	}
-	err = reap()
+	err := reap()
 	if held {
 		m.spawnMu.Lock()
 	}
 	if err != nil {
-		if msg := strings.TrimSpace(stderr.String()); msg != "" {
+		if msg := strings.TrimSpace(hp.stderr()); msg != "" {
 			return errors.New(msg)
 		}
 		return fmt.Errorf("%s %s: helper: %w", op, id, err)

@@ -52,6 +52,9 @@ type monitor struct {
 	cfg    Config
 	status sandboxstate.Status
 
+	helperPid     int  // the pause's helper, already started by podrun-launch; 0: start it here
+	helperAwaited bool // setup got as far as awaiting it
+
 	pauseUp   bool // the pause was started (by setup)
 	pauseDone chan struct{}
 
@@ -91,6 +94,7 @@ func Main(args []string) int {
 	fs := flag.NewFlagSet("monitor", flag.ContinueOnError)
 	state := fs.String("state", "/run/podrun", "state dir")
 	id := fs.String("sandbox", "", "sandbox id")
+	helperPid := fs.Int("helper-pid", 0, "the pause's helper, started by podrun-launch (its stdout, stderr and socket on fds 4, 5, 6)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -106,7 +110,7 @@ func Main(args []string) int {
 
 	ready := os.NewFile(ReadyFD, "ready")
 	m := &monitor{
-		p: layout.Paths{State: *state}, id: *id, log: log,
+		p: layout.Paths{State: *state}, id: *id, log: log, helperPid: *helperPid,
 		ctrs: map[string]*monContainer{}, known: map[int]bool{},
 		stop: make(chan struct{}), pauseDone: make(chan struct{}),
 	}
@@ -117,6 +121,11 @@ func Main(args []string) int {
 	ln, err := m.setup(ready)
 	if err != nil {
 		log.Error("setup failed", "err", err)
+		if m.helperPid > 0 && !m.helperAwaited {
+			// podrun-launch's helper must not go on making the pause of a failed sandbox.
+			unix.Kill(m.helperPid, unix.SIGKILL) //nolint:errcheck // our child: it exists
+			reapChild(m.helperPid)               //nolint:errcheck
+		}
 		m.undo()
 		if ready != nil {
 			fmt.Fprintf(ready, "error: %v\n", err)
@@ -214,26 +223,37 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 		return nil
 	}
 	// The pause's helper stays to make the pod's first container (helperproto.NextArg) when
-	// asked on a socket, its fd 3.
-	nextSock, helperSock, err := newSockPair("next", unix.SOCK_SEQPACKET)
-	if err != nil {
-		return nil, fmt.Errorf("start pause: %w", err)
-	}
-	next := &nextHelper{sock: nextSock, gone: make(chan struct{})}
-	m.cleanups = append(m.cleanups, m.closeNext)
-	// The pause's stdio is /dev/null: it never writes.
+	// asked on a socket, its fd 3. The pause's stdio is /dev/null: it never writes.
 	var res helperproto.Result
+	var err error
+	next := &nextHelper{gone: make(chan struct{})}
+	m.cleanups = append(m.cleanups, m.closeNext)
+	opts := helperOpts{onPid: pin, gone: next.gone}
 	m.spawnMu.Lock()
-	err = m.runHelper("create", m.id, mcfg.Launch, []*os.File{helperSock}, []string{"--run", helperproto.EarlyPidArg, helperproto.NextArg},
-		&res, true, helperOpts{onPid: pin, gone: next.gone})
-	helperSock.Close()
+	if m.helperPid > 0 {
+		// podrun-launch started it while we started.
+		unix.CloseOnExec(6)
+		next.sock = os.NewFile(6, "next")
+		m.known[m.helperPid] = true
+		m.helperAwaited = true
+		err = m.awaitHelper(adoptHelper(m.helperPid), "create", m.id, &res, true, opts)
+	} else {
+		var launch []byte
+		var helperSock *os.File
+		if launch, err = os.ReadFile(filepath.Join(dir, LaunchFile)); err == nil {
+			if next.sock, helperSock, err = newSockPair("next", unix.SOCK_SEQPACKET); err == nil {
+				err = m.runHelper("create", m.id, launch, []*os.File{helperSock}, helperproto.PauseArgs(), &res, true, opts)
+				helperSock.Close()
+			}
+		}
+	}
 	pid := res.Pid
 	if err == nil {
 		m.known[pid] = true
 		m.pauseUp = true
 		m.next = next
-	} else {
-		nextSock.Close()
+	} else if next.sock != nil {
+		next.sock.Close()
 	}
 	m.spawnMu.Unlock()
 	if err == nil && !pinned {
@@ -304,6 +324,10 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 	return ln, nil
 }
 
+// LaunchFile, in the sandbox dir, is the pause's spec converted by the daemon for libcontainer
+// (runner.LaunchSpec), the pause's helper's stdin.
+const LaunchFile = "launch.json"
+
 // Config is what the monitor needs to know of the pod, written by RunPodSandbox as
 // <sandbox dir>/monitor.json.
 type Config struct {
@@ -317,9 +341,6 @@ type Config struct {
 	ResolvConfPath string `json:"resolvConfPath"`
 	// CgroupParent is the pod cgroup ("/<cgroup root>/pod<uid>"), the pause's cgroup parent.
 	CgroupParent string `json:"cgroupParent,omitempty"`
-	// Launch is the pause's spec, converted by the daemon for libcontainer; the monitor hands
-	// it to its helper as it is.
-	Launch json.RawMessage `json:"launch,omitempty"`
 	// Helper is podrun-runner (or podrun): the monitor runs `<Helper> monitor helper <op>` for
 	// the libcontainer work it keeps out of its own memory (see package runner).
 	Helper string `json:"helper"`

@@ -76,6 +76,9 @@ type Runtime struct {
 	// runnerBin does the libcontainer work outside the daemon (package runner): podrun-runner
 	// beside binary when there is one (its container inits are small), else binary itself.
 	runnerBin string
+	// launchBin is podrun-launch beside binary, "" without it: it starts a pod's monitor and
+	// the helper that makes the pause at once (see cmd/podrun-launch).
+	launchBin string
 	// execs runs every exec (package runner's exec server, started on the first).
 	execs *runner.ExecServer
 	// execProcs caches each container's exec process template (id → *runner.Process).
@@ -125,7 +128,11 @@ func New(cfg Config) (*Runtime, error) {
 		return bin
 	}
 	r := &Runtime{cfg: cfg, p: paths{State: cfg.StateDir, Root: cfg.RootDir}, log: cfg.Logger,
-		binary: bin, monitorBin: beside("podrun-monitor"), runnerBin: beside("podrun-runner"), host: readHostFacts()}
+		binary: bin, monitorBin: beside("podrun-monitor"), runnerBin: beside("podrun-runner"), launchBin: beside("podrun-launch"),
+		host: readHostFacts()}
+	if r.launchBin == bin {
+		r.launchBin = ""
+	}
 	serve := []string{r.runnerBin, "serve", "--state", r.p.State}
 	if r.runnerBin == bin {
 		serve = []string{bin, "runner", "serve", "--state", r.p.State}

@@ -82,8 +82,8 @@ func buildPodrun(dir string) (string, error) {
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("%v: %s", err, b)
 	}
-	// podrun-monitor and podrun-runner beside it, as make builds them: the runtime starts
-	// them as the monitor and for its libcontainer work.
+	// podrun-monitor, podrun-runner and podrun-launch beside it, as make builds them: the
+	// runtime starts them as the monitor, for its libcontainer work, and to start both at once.
 	cmd = exec.Command("go", "build", "-o", filepath.Join(dir, "podrun-monitor"), "github.com/podrun/podrun/cmd/podrun-monitor")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
@@ -92,6 +92,13 @@ func buildPodrun(dir string) (string, error) {
 	cmd = exec.Command("go", "build", "-tags", "seccomp netgo osusergo", "-ldflags", `-extldflags "-static"`, "-o", filepath.Join(dir, "podrun-runner"), "github.com/podrun/podrun/cmd/podrun-runner")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
 	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("%v: %s", err, b)
+	}
+	src, err := filepath.Abs("../cmd/podrun-launch/launch.c")
+	if err != nil {
+		return "", err
+	}
+	if b, err := exec.Command("cc", "-static", "-O2", "-o", filepath.Join(dir, "podrun-launch"), src).CombinedOutput(); err != nil {
 		return "", fmt.Errorf("%v: %s", err, b)
 	}
 	return out, nil
@@ -1298,12 +1305,26 @@ func TestPrivilegedContainer(t *testing.T) {
 	}
 }
 
-// TestFirstContainerByPauseHelper: the helper that started the pause waits, the pause its
-// child, and makes the pod's first container; then it is gone, the pause and the container are
-// the monitor's children, and the container's exit right after its start is recorded.
+// TestFirstContainerByPauseHelper: the helper that started the pause (started with the monitor
+// by podrun-launch, or by the monitor) waits, the pause its child, and makes the pod's first
+// container; then it is gone, the pause and the container are the monitor's children, and the
+// container's exit right after its start is recorded.
 func TestFirstContainerByPauseHelper(t *testing.T) {
 	r := newTestRuntime(t)
-	pod := testPod("firstctr", false)
+	if r.launchBin == "" {
+		t.Fatal("no podrun-launch beside the test binary")
+	}
+	launch := r.launchBin
+	defer func() { r.launchBin = launch }()
+	for _, tc := range []struct{ name, launch string }{{"podrun-launch", launch}, {"monitor starts helper", ""}} {
+		t.Run(tc.name, func(t *testing.T) {
+			r.launchBin = tc.launch
+			firstContainerByPauseHelper(t, r, testPod("firstctr", false), tc.launch != "")
+		})
+	}
+}
+
+func firstContainerByPauseHelper(t *testing.T, r *Runtime, pod *v1.Pod, launched bool) {
 	sb := runSandbox(t, r, pod)
 	v, _ := monitorPids.Load(sb.ID)
 	mpid, _ := v.(int)
@@ -1320,6 +1341,10 @@ func TestFirstContainerByPauseHelper(t *testing.T) {
 	}
 	if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", helper)); filepath.Base(exe) != filepath.Base(r.runnerBin) {
 		t.Errorf("pause's parent runs %q, want %s", exe, r.runnerBin)
+	}
+	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", mpid))
+	if got := bytes.Contains(cmdline, []byte("\x00--helper-pid\x00"+strconv.Itoa(helper))); got != launched {
+		t.Errorf("monitor's command line %q: adopted helper %d: %v, want %v", cmdline, helper, got, launched)
 	}
 
 	id, logPath := startContainer(t, r, sb, pod, "first", "sh", "-c", "echo first; exit 5")
@@ -1381,7 +1406,15 @@ func TestStatusFromRecords(t *testing.T) {
 	if err != nil || st.State != cri.ContainerRunning || st.Pid == 0 || st.StartedAt.IsZero() {
 		t.Fatalf("running container: %+v, %v", st, err)
 	}
-	if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", st.Pid)); strings.TrimSpace(string(comm)) != "sleep" {
+	// The start returns once the init has its go; its exec of sleep follows.
+	var comm []byte
+	for i := 0; i < 100; i++ {
+		if comm, _ = os.ReadFile(fmt.Sprintf("/proc/%d/comm", st.Pid)); strings.TrimSpace(string(comm)) == "sleep" {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if strings.TrimSpace(string(comm)) != "sleep" {
 		t.Errorf("pid %d runs %q, want sleep", st.Pid, comm)
 	}
 	var start startRecord

@@ -18,6 +18,7 @@ import (
 	"github.com/podrun/podrun/internal/atomicfile"
 	"github.com/podrun/podrun/internal/layout"
 	"github.com/podrun/podrun/monitor"
+	"github.com/podrun/podrun/monitor/helperproto"
 	"github.com/podrun/podrun/sandbox"
 )
 
@@ -86,8 +87,11 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *cri.SandboxConfig) (_ 
 	if err != nil {
 		return nil, fmt.Errorf("pause: %w", err)
 	}
+	if err := atomicfile.WriteFile(filepath.Join(dir, monitor.LaunchFile), launch, 0o600); err != nil {
+		return nil, err
+	}
 	mcfg := monitor.Config{
-		Launch: launch, Helper: r.runnerBin, PodUID: string(pod.UID), Hostname: hostname, CgroupParent: podCgroup,
+		Helper: r.runnerBin, PodUID: string(pod.UID), Hostname: hostname, CgroupParent: podCgroup,
 		HostNetwork: pod.Spec.HostNetwork, HostIPC: pod.Spec.HostIPC,
 		SharePID: pod.Spec.ShareProcessNamespace != nil && *pod.Spec.ShareProcessNamespace && !pod.Spec.HostPID,
 	}
@@ -161,6 +165,14 @@ func (r *Runtime) spawnMonitor(ctx context.Context, id string, netnsPinned func(
 	}
 	defer rd.Close()
 	cmd := exec.Command(r.monitorBin, "monitor", "--state", r.p.State, "--sandbox", id)
+	if r.launchBin != "" {
+		// The monitor and the helper that makes the pause start side by side, the helper as
+		// the monitor's child.
+		args := append([]string{filepath.Join(dir, monitor.LaunchFile), r.runnerBin},
+			helperproto.Args("create", r.p.State, id, helperproto.PauseArgs()...)...)
+		args = append(append(args, "--"), cmd.Args...)
+		cmd = exec.Command(r.launchBin, args...)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.ExtraFiles = []*os.File{wr} // fd 3
 	cmd.Dir = "/"

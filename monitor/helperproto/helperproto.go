@@ -7,6 +7,16 @@ package helperproto
 // HelperArg is the word after "monitor" that makes `<binary> monitor helper <op>` a helper.
 const HelperArg = "helper"
 
+// Args is the command line (after the program name) of the helper for op on the container or
+// sandbox id, with extra arguments.
+func Args(op, state, id string, extra ...string) []string {
+	return append([]string{"monitor", HelperArg, op, "--state", state, "--id", id}, extra...)
+}
+
+// PauseArgs are the extra arguments of the create of a pause: start it at once, report its pid
+// early, then stay for the first container.
+func PauseArgs() []string { return []string{"--run", EarlyPidArg, NextArg} }
+
 // EarlyPidArg makes `helper create` print "started <pid>" as soon as the new init's
 // namespaces exist (libcontainer's CreateRuntime hooks: after its mounts, before pivot_root),
 // ahead of its answer.
