@@ -195,8 +195,15 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 	pin := func(pid int) error {
 		pinned = true
 		pins := []struct{ kind, path string }{}
+		if mcfg.NetnsPath != "" {
+			// The daemon made and pinned it; the pause joined it. Unpinned with the rest.
+			st.Namespaces["net"] = mcfg.NetnsPath
+			m.cleanups = append(m.cleanups, func() { nsfs.Unpin(mcfg.NetnsPath) }) //nolint:errcheck
+		} else if !mcfg.HostNetwork {
+			pins = append(pins, struct{ kind, path string }{"net", m.p.Netns(m.id)})
+		}
 		if !mcfg.HostNetwork {
-			pins = append(pins, struct{ kind, path string }{"net", m.p.Netns(m.id)}, struct{ kind, path string }{"uts", filepath.Join(m.p.NsDir(m.id), "uts")})
+			pins = append(pins, struct{ kind, path string }{"uts", filepath.Join(m.p.NsDir(m.id), "uts")})
 		}
 		if !mcfg.HostIPC {
 			pins = append(pins, struct{ kind, path string }{"ipc", filepath.Join(m.p.NsDir(m.id), "ipc")})
@@ -331,9 +338,12 @@ const LaunchFile = "launch.json"
 // Config is what the monitor needs to know of the pod, written by RunPodSandbox as
 // <sandbox dir>/monitor.json.
 type Config struct {
-	PodUID         string `json:"podUID"`
-	Hostname       string `json:"hostname"`
-	HostNetwork    bool   `json:"hostNetwork,omitempty"`
+	PodUID      string `json:"podUID"`
+	Hostname    string `json:"hostname"`
+	HostNetwork bool   `json:"hostNetwork,omitempty"`
+	// NetnsPath is the pod's network namespace when the daemon made and pinned it (the pause
+	// joins it); "" when the pause makes it and the monitor pins it.
+	NetnsPath      string `json:"netnsPath,omitempty"`
 	HostIPC        bool   `json:"hostIPC,omitempty"`
 	SharePID       bool   `json:"sharePID,omitempty"` // shareProcessNamespace without hostPID
 	HostnamePath   string `json:"hostnamePath"`

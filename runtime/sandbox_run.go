@@ -20,6 +20,7 @@ import (
 	"github.com/podrun/podrun/monitor"
 	"github.com/podrun/podrun/monitor/helperproto"
 	"github.com/podrun/podrun/sandbox"
+	"github.com/podrun/podrun/sandbox/nsfs"
 )
 
 // readyTimeout bounds how long RunPodSandbox waits for the monitor to report.
@@ -67,8 +68,19 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *cri.SandboxConfig) (_ 
 	if err != nil {
 		return nil, err
 	}
+	// The pod's network namespace is made here, so that its network is set up while the
+	// monitor starts the pause, which joins it (as containerd makes the netns before the
+	// sandbox container). removeSandbox unpins it on failure.
+	netns := ""
+	if !pod.Spec.HostNetwork {
+		netns = r.p.Netns(id)
+		if err := nsfs.NewNetns(netns); err != nil {
+			return nil, err
+		}
+	}
 	podCgroup := r.podCgroup(string(pod.UID))
 	spec, err := sandbox.PauseSpec(&sandbox.SpecInput{
+		NetnsPath:   netns,
 		Pod:         pod,
 		Rootfs:      filepath.Join(dir, "rootfs"),
 		PauseBinary: r.binary,
@@ -91,7 +103,7 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *cri.SandboxConfig) (_ 
 		return nil, err
 	}
 	mcfg := monitor.Config{
-		Helper: r.runnerBin, PodUID: string(pod.UID), Hostname: hostname, CgroupParent: podCgroup,
+		NetnsPath: netns, Helper: r.runnerBin, PodUID: string(pod.UID), Hostname: hostname, CgroupParent: podCgroup,
 		HostNetwork: pod.Spec.HostNetwork, HostIPC: pod.Spec.HostIPC,
 		SharePID: pod.Spec.ShareProcessNamespace != nil && *pod.Spec.ShareProcessNamespace && !pod.Spec.HostPID,
 	}
@@ -101,9 +113,8 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *cri.SandboxConfig) (_ 
 	if err := atomicfile.WriteJSON(filepath.Join(dir, "monitor.json"), mcfg); err != nil {
 		return nil, err
 	}
-	// The monitor says "netns" once the pod's network namespace is pinned: the network is set
-	// up from then on, while the monitor finishes its own setup. Its result is awaited on
-	// every path, so that a failed sandbox is removed only after it.
+	// The network is set up from now on, while the monitor starts the pause. Its result is
+	// awaited on every path, so that a failed sandbox is removed only after it.
 	var netDone chan error
 	defer func() {
 		if netDone != nil {
@@ -112,14 +123,15 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *cri.SandboxConfig) (_ 
 			}
 		}
 	}()
-	early := func() {
-		// The first container's move into its cgroup comes next: its grace period from now.
-		warmCgroupMoves()
-		nst := &cri.SandboxStatus{ID: id, Namespaces: map[string]string{"net": r.p.Netns(id)},
+	if netns != "" {
+		nst := &cri.SandboxStatus{ID: id, Namespaces: map[string]string{"net": netns},
 			Hostname: hostname, HostsPath: mcfg.HostsPath}
 		netDone = make(chan error, 1)
 		go func() { netDone <- r.setupNetwork(ctx, nst, pod) }()
 	}
+	// The monitor says "netns" once the pause's namespaces exist: the first container's move
+	// into its cgroup comes next, its grace period from now.
+	early := func() { warmCgroupMoves() }
 	if err := r.spawnMonitor(ctx, id, early); err != nil {
 		return nil, err
 	}
@@ -135,7 +147,7 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *cri.SandboxConfig) (_ 
 		return nil, err
 	}
 	if st.IP == "" {
-		// No early start (hostNetwork: nothing pinned).
+		// hostNetwork: no namespace of its own, the host's address.
 		if err := r.setupNetwork(ctx, st, pod); err != nil {
 			return nil, err
 		}

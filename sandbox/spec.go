@@ -42,6 +42,9 @@ type SpecInput struct {
 	PauseBinary string // host path of the static podrun binary, bind-mounted read-only at /pause
 	CgroupsPath string
 	Hostname    string // "" = PodHostname(Pod)
+	// NetnsPath, if set, is the pod's network namespace, already made (and pinned) by the
+	// caller: the pause joins it instead of making one. Ignored with hostNetwork.
+	NetnsPath string
 	// OOMScoreAdjMin is the daemon's own oom_score_adj: the pause gets
 	// max(PauseOOMScoreAdj, OOMScoreAdjMin), as the daemon cannot go lower without
 	// CAP_SYS_RESOURCE. The zero value therefore gives the pause 0: pass the real value.
@@ -114,7 +117,7 @@ func PauseSpec(in *SpecInput) (*specs.Spec, error) {
 		},
 		Mounts: pauseMounts(in.PauseBinary),
 		Linux: &specs.Linux{
-			Namespaces:  pauseNamespaces(pod),
+			Namespaces:  pauseNamespaces(pod, in.NetnsPath),
 			Sysctl:      sysctls,
 			CgroupsPath: in.CgroupsPath,
 			Resources: &specs.LinuxResources{
@@ -126,12 +129,12 @@ func PauseSpec(in *SpecInput) (*specs.Spec, error) {
 	}, nil
 }
 
-// pauseNamespaces: a spec entry without a path is a new namespace; an absent kind is the
-// host's.
-func pauseNamespaces(pod *v1.Pod) []specs.LinuxNamespace {
+// pauseNamespaces: a spec entry without a path is a new namespace, one with a path is joined
+// (netns: the pod's, made by the caller); an absent kind is the host's.
+func pauseNamespaces(pod *v1.Pod, netns string) []specs.LinuxNamespace {
 	var ns []specs.LinuxNamespace
 	if !pod.Spec.HostNetwork {
-		ns = append(ns, specs.LinuxNamespace{Type: specs.NetworkNamespace}, specs.LinuxNamespace{Type: specs.UTSNamespace})
+		ns = append(ns, specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: netns}, specs.LinuxNamespace{Type: specs.UTSNamespace})
 	}
 	if !pod.Spec.HostIPC {
 		ns = append(ns, specs.LinuxNamespace{Type: specs.IPCNamespace})

@@ -110,6 +110,7 @@ func TestPauseSpecNamespacesAndHostname(t *testing.T) {
 		name     string
 		mut      func(*v1.Pod)
 		hostname string // SpecInput.Hostname
+		netns    string // SpecInput.NetnsPath
 		wantNS   map[specs.LinuxNamespaceType]string
 		wantHost string
 	}{
@@ -120,13 +121,17 @@ func TestPauseSpecNamespacesAndHostname(t *testing.T) {
 		{name: "shareProcessNamespace with hostPID", mut: func(p *v1.Pod) { p.Spec.ShareProcessNamespace, p.Spec.HostPID = ptr(true), true }, wantNS: all, wantHost: "web"},
 		{name: "hostNetwork: host net and uts, no hostname", mut: func(p *v1.Pod) { p.Spec.HostNetwork = true },
 			wantNS: map[specs.LinuxNamespaceType]string{specs.IPCNamespace: "", specs.MountNamespace: ""}},
+		{name: "network namespace made by the caller: joined", netns: "/run/podrun/netns/x",
+			wantNS: map[specs.LinuxNamespaceType]string{specs.NetworkNamespace: "/run/podrun/netns/x", specs.UTSNamespace: "", specs.IPCNamespace: "", specs.MountNamespace: ""}, wantHost: "web"},
+		{name: "hostNetwork ignores a network namespace path", netns: "/run/podrun/netns/x", mut: func(p *v1.Pod) { p.Spec.HostNetwork = true },
+			wantNS: map[specs.LinuxNamespaceType]string{specs.IPCNamespace: "", specs.MountNamespace: ""}},
 		{name: "hostIPC", mut: func(p *v1.Pod) { p.Spec.HostIPC = true },
 			wantNS: map[specs.LinuxNamespaceType]string{specs.NetworkNamespace: "", specs.UTSNamespace: "", specs.MountNamespace: ""}, wantHost: "web"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := pauseInput(testPod(tt.mut))
-			in.Hostname = tt.hostname
+			in.Hostname, in.NetnsPath = tt.hostname, tt.netns
 			s, err := PauseSpec(in)
 			if err != nil {
 				t.Fatal(err)

@@ -14,14 +14,14 @@ const (
 
 // Status describes a running (or stopped) pause sandbox.
 type Status struct {
-	ID        string    `json:"id"`
-	PodUID    string    `json:"podUID"`
-	State     State     `json:"state"`
-	Pid       int       `json:"pid"` // pid of the pause process in the host pid namespace; 0 when not running
+	ID     string `json:"id"`
+	PodUID string `json:"podUID"`
+	State  State  `json:"state"`
+	Pid    int    `json:"pid"` // pid of the pause process in the host pid namespace; 0 when not running
 	// PidStartTime is the pause's start time (/proc/<pid>/stat field 22): with Pid, it tells
 	// the pause from a later process with the same pid. 0 when unknown.
-	PidStartTime uint64 `json:"pidStartTime,omitempty"`
-	CreatedAt time.Time `json:"createdAt"`
+	PidStartTime uint64    `json:"pidStartTime,omitempty"`
+	CreatedAt    time.Time `json:"createdAt"`
 	// Namespaces maps "net", "ipc", "uts" (and "pid" with shareProcessNamespace) to the pinned
 	// namespace files (/run/podrun/netns/<id>, /run/podrun/ns/<id>/ipc…). Host namespaces are
 	// absent from the map.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 
 	"github.com/vishvananda/netlink"
@@ -31,6 +32,53 @@ func PinNamespace(pid int, kind, target string) error {
 	if err := unix.Mount(src, target, "", unix.MS_BIND, ""); err != nil {
 		os.Remove(target)
 		return fmt.Errorf("pin %s namespace: bind %s on %s: %w", kind, src, target, err)
+	}
+	return nil
+}
+
+// NewNetns makes a new network namespace pinned at target (made here), as `ip netns add`
+// does: a locked thread of ours unshares its network namespace, the namespace is bind-mounted
+// on target, and the thread goes back to its namespace. A thread that could not go back stays
+// locked to its goroutine, which then ends: the Go runtime retires such a thread, or, the
+// main thread, parks it for good.
+func NewNetns(target string) error {
+	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		return fmt.Errorf("new network namespace: %w", err)
+	}
+	f, err := os.OpenFile(target, os.O_CREATE|os.O_EXCL|os.O_RDONLY, 0o444)
+	if err != nil {
+		return fmt.Errorf("new network namespace: %w", err)
+	}
+	f.Close()
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		self := "/proc/" + strconv.Itoa(os.Getpid()) + "/task/" + strconv.Itoa(unix.Gettid()) + "/ns/net"
+		orig, err := unix.Open(self, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("open %s: %w", self, err)
+			return
+		}
+		defer unix.Close(orig)
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			// Still in its namespace: the thread may serve others again.
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("unshare: %w", err)
+			return
+		}
+		err = unix.Mount(self, target, "", unix.MS_BIND, "")
+		if err != nil {
+			err = fmt.Errorf("bind %s on %s: %w", self, target, err)
+		}
+		if serr := unix.Setns(orig, unix.CLONE_NEWNET); serr == nil {
+			runtime.UnlockOSThread()
+		}
+		errc <- err
+	}()
+	if err := <-errc; err != nil {
+		os.Remove(target)
+		return fmt.Errorf("new network namespace: %w", err)
 	}
 	return nil
 }
