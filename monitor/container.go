@@ -148,7 +148,7 @@ func (m *monitor) createContainer(req *CreateRequest, launch []byte) (pid int, r
 		var r *helperproto.Result
 		if r, err = n.create(req.ID, launch, files, idx); err == nil {
 			res = *r
-		} else if !errors.Is(err, errNextUnavailable) {
+		} else if errors.Is(err, errNextNoAnswer) {
 			// It may have gone at its deadline with our request unread: clean up after it
 			// whatever it made, and make the container with a helper of our own.
 			m.log.Warn("first container through the pause's helper", "container", req.ID, "err", err)

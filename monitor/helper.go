@@ -191,9 +191,14 @@ type nextHelper struct {
 	gone chan struct{} // closed once the helper is reaped: its children are ours from then on
 }
 
-// errNextUnavailable: the request did not reach the pause's helper (it is gone, or the
-// request is too big); nothing was made.
-var errNextUnavailable = errors.New("the pause's helper is not available")
+var (
+	// errNextUnavailable: the request did not reach the pause's helper (it is gone, or the
+	// request is too big); nothing was made.
+	errNextUnavailable = errors.New("the pause's helper is not available")
+	// errNextNoAnswer: the pause's helper ended without answering: it may have made part of
+	// the container, or nothing (gone at its deadline with the request unread).
+	errNextNoAnswer = errors.New("the pause's helper ended without an answer")
+)
 
 // takeNext hands out the pause's helper once; the caller holds m.spawnMu.
 func (m *monitor) takeNext() *nextHelper {
@@ -240,7 +245,7 @@ func (n *nextHelper) create(id string, launch []byte, files []*os.File, stdio [4
 		k, err = unix.Read(fd, buf)
 	}
 	if err != nil || k <= 0 {
-		return nil, fmt.Errorf("create %s: the pause's helper ended without an answer", id)
+		return nil, fmt.Errorf("create %s: %w", id, errNextNoAnswer)
 	}
 	var r helperproto.NextReply
 	if err := json.Unmarshal(buf[:k], &r); err != nil {

@@ -18,6 +18,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -304,6 +305,9 @@ func (b *bench) cleanup() {
 				}
 				time.Sleep(100 * time.Millisecond)
 			}
+			if ents, _ := os.ReadDir(sandboxes); len(ents) > 0 {
+				b.leftBehind(sandboxes, ents)
+			}
 		}
 		cancel()
 		_ = b.daemon.Process.Signal(syscall.SIGTERM)
@@ -334,6 +338,43 @@ func (b *bench) cleanup() {
 	}
 	if err := os.RemoveAll(b.dir); err != nil {
 		fmt.Fprintln(os.Stderr, "bench: cleanup:", err)
+	}
+}
+
+// leftBehind reports sandboxes the daemon did not remove within a minute of their pods'
+// deletion: the daemon's goroutines are dumped into its log (SIGQUIT), which is kept, and the
+// sandboxes' monitors and pauses are killed (by the pids they recorded).
+func (b *bench) leftBehind(dir string, ents []os.DirEntry) {
+	fmt.Fprintf(os.Stderr, "bench: %d sandbox(es) still up a minute after their pods' deletion\n", len(ents))
+	_ = b.daemon.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-b.done:
+	case <-time.After(10 * time.Second):
+	}
+	if data, err := os.ReadFile(b.daemonLog); err == nil {
+		kept := filepath.Join(os.TempDir(), "podrun-bench-"+filepath.Base(b.dir)+"-daemon.log")
+		if os.WriteFile(kept, data, 0o644) == nil {
+			fmt.Fprintln(os.Stderr, "bench: the daemon's log and goroutines are kept at", kept)
+		}
+	}
+	for _, e := range ents {
+		for _, f := range []string{"monitor.pid", "sandbox.json"} {
+			data, err := os.ReadFile(filepath.Join(dir, e.Name(), f))
+			if err != nil {
+				continue
+			}
+			pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+			if f == "sandbox.json" {
+				var st struct{ Pid int }
+				if json.Unmarshal(data, &st) != nil {
+					continue
+				}
+				pid = st.Pid
+			}
+			if pid > 0 {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
 	}
 }
 
