@@ -19,18 +19,20 @@ import (
 //	sandboxes/<sandboxID>/
 //	    pod.json                    the v1.Pod the sandbox was made for (read by the monitor)
 //	    config.json                 the pause's OCI spec (the pause bundle)
+//	    launch.json                 that spec converted for libcontainer: the pause's helper's stdin
+//	    monitor.json                monitor.Config
 //	    rootfs/                     empty dir, the pause's read-only root
 //	    monitor.sock monitor.pid monitor.log
-//	    sandbox.json                cri.SandboxStatus, written by the monitor when ready
+//	    sandbox.json                cri.SandboxStatus (pause pid and start time), written by the monitor when ready
 //	    hostname hosts resolv.conf  files every container bind-mounts
 //	    shm/                        the pod's /dev/shm (64 MiB tmpfs; absent with hostIPC)
 //	containers/<containerID>/
 //	    config.json                 the container's OCI spec
 //	    container.json              containerRecord, written by the daemon at create
-//	    started.json                startRecord, written by the monitor at start
+//	    started.json                startRecord (init pid and start time), written by the monitor at start
 //	    exit.json                   ExitRecord, written by the monitor when the process ended
 //	    rootfs/                     overlay mountpoint
-//	netns/<sandboxID>               pinned net namespace (nsenter --net=…)
+//	netns/<sandboxID>               the pod's net namespace, made and pinned by the daemon (nsenter --net=…)
 //	ns/<sandboxID>/{ipc,uts,pid}    pinned ipc/uts/pid namespaces
 type paths = layout.Paths
 
