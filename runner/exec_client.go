@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -47,8 +49,9 @@ type Exec struct {
 }
 
 // Start runs p in the running container id and returns once the process runs. The errors
-// ErrNotFound and ErrNotRunning are returned wrapped.
-func (s *ExecServer) Start(id string, p *Process, stdio Stdio) (*Exec, error) {
+// ErrNotFound and ErrNotRunning are returned wrapped. When ctx ends first, Start returns its
+// error and gives the exec up: the server kills the process if it ever starts it.
+func (s *ExecServer) Start(ctx context.Context, id string, p *Process, stdio Stdio) (*Exec, error) {
 	req := execRequest{ID: id, Process: *p}
 	var files []*os.File
 	for _, x := range []struct {
@@ -88,9 +91,16 @@ func (s *ExecServer) Start(id string, p *Process, stdio Stdio) (*Exec, error) {
 		conn.Close()
 		return nil, fmt.Errorf("exec server: %w", err)
 	}
+	// A server stuck in the start (libcontainer never answered it) must not hold the caller
+	// (a probe, and the deletion of its pod waiting for the probe) beyond its deadline.
+	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Now()) }) //nolint:errcheck // a pollable socket
 	r, err := readReply(conn)
+	stop()
 	if err != nil {
 		conn.Close()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("exec server: no answer: %w", ctx.Err())
+		}
 		return nil, fmt.Errorf("exec server: %w", err)
 	}
 	switch {
@@ -107,12 +117,19 @@ func (s *ExecServer) Start(id string, p *Process, stdio Stdio) (*Exec, error) {
 	return &Exec{Pid: r.Pid, conn: conn}, nil
 }
 
+// Abandon makes a pending Wait return an error at once: for a server that does not report the
+// end of a process it was told to kill.
+func (e *Exec) Abandon() {
+	e.conn.SetReadDeadline(time.Now()) //nolint:errcheck // a pollable socket
+}
+
 // Kill kills the process (SIGKILL, by the server); Wait still reports its end.
 func (e *Exec) Kill() {
 	e.conn.Write([]byte{'k'}) //nolint:errcheck // the server may be gone, and the process with it
 }
 
 // Wait waits for the process to end and returns its wait status. It closes the exec.
+// Abandon ends a Wait that is still waiting.
 func (e *Exec) Wait() (syscall.WaitStatus, error) {
 	defer e.conn.Close()
 	r, err := readReply(e.conn)

@@ -42,6 +42,10 @@ func (r *Runtime) ExecSync(ctx context.Context, id string, cmd []string, timeout
 // may hold the pipes forever.
 const execDrain = 2 * time.Second
 
+// execKillWait bounds the wait for the server to report the end of an exec it was told to
+// kill (a SIGKILL: it normally takes well under a millisecond).
+const execKillWait = 5 * time.Second
+
 // Exec runs a process in the running container through the exec server (package runner:
 // libcontainer Load + Run, Init=false, in podrun-runner): no monitor and no daemon memory
 // needed, so it works after a daemon restart. The process gets the container's env, cwd,
@@ -123,7 +127,7 @@ func (r *Runtime) Exec(ctx context.Context, id string, req *cri.ExecRequest) (in
 		}
 	}
 
-	ex, err := r.execs.Start(id, &proc, stdio)
+	ex, err := r.execs.Start(ctx, id, &proc, stdio)
 	if err != nil {
 		if stdinW != nil {
 			stdinW.Close()
@@ -194,7 +198,14 @@ func (r *Runtime) Exec(ctx context.Context, id string, req *cri.ExecRequest) (in
 	case <-waited:
 	case <-ctx.Done():
 		ex.Kill()
-		<-waited
+		select {
+		case <-waited:
+		case <-time.After(execKillWait):
+			// The server did not report the end: do not hold the caller (a probe, and the
+			// deletion of its pod) on it.
+			ex.Abandon()
+			<-waited
+		}
 		drain(&copiers)
 		return -1, fmt.Errorf("exec in %s: %w", id, ctx.Err())
 	}
