@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -323,5 +324,29 @@ func TestCLICreateSaveConfigThenApply(t *testing.T) {
 	expect(t, r, 0, "pod/mypod unchanged\n", "")
 	if r.err != "" {
 		t.Errorf("apply after --save-config warned: %q", r.err)
+	}
+}
+
+// TestCloseOnExecInherited: a descriptor the daemon inherited open across exec is marked
+// close-on-exec, so that monitors and helpers do not keep it.
+func TestCloseOnExecInherited(t *testing.T) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], 0); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(p[0])
+	defer unix.Close(p[1])
+	for _, fd := range p {
+		if flags, _ := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); flags&unix.FD_CLOEXEC != 0 {
+			t.Fatalf("fd %d is close-on-exec already", fd)
+		}
+	}
+	if err := closeOnExecInherited(); err != nil {
+		t.Fatal(err)
+	}
+	for _, fd := range p {
+		if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil || flags&unix.FD_CLOEXEC == 0 {
+			t.Errorf("fd %d: flags %#x, %v; want close-on-exec", fd, flags, err)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
 
 	"github.com/podrun/podrun/api"
 	"github.com/podrun/podrun/images"
@@ -133,6 +135,9 @@ func (c *cli) runDaemon(ctx context.Context, o daemonOptions) error {
 		return err
 	}
 	slog.SetDefault(log)
+	if err := closeOnExecInherited(); err != nil {
+		log.Warn("inherited descriptors stay open for the monitors", "err", err)
+	}
 	// The socket is bound with the umask's mode before Serve narrows it to 0660: with a umask
 	// of 0 anyone could connect in between. Adding 022 (never removing bits) closes that
 	// window; it runs before any goroutine creates files.
@@ -245,4 +250,23 @@ func hostIP() string {
 		return ""
 	}
 	return ip.String()
+}
+
+// closeOnExecInherited marks every descriptor above stderr close-on-exec: whatever started the
+// daemon may have left some open (make's jobserver pipe was seen in monitors), and every
+// monitor, helper and exec server would keep them for the life of its pod.
+func closeOnExecInherited() error {
+	if err := unix.CloseRange(3, math.MaxUint32, unix.CLOSE_RANGE_CLOEXEC); err == nil {
+		return nil
+	}
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd > 2 {
+			unix.CloseOnExec(fd)
+		}
+	}
+	return nil
 }
