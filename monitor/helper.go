@@ -96,11 +96,7 @@ func adoptHelper(pid int) *helperProc {
 		stderr: func() string { <-copied; return stderr.String() },
 		wait: func() error {
 			defer stdout.Close()
-			var ws unix.WaitStatus
-			_, err := unix.Wait4(pid, &ws, 0, nil)
-			for err == unix.EINTR {
-				_, err = unix.Wait4(pid, &ws, 0, nil)
-			}
+			ws, err := reapChild(pid)
 			<-copied
 			switch {
 			case err != nil:

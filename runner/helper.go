@@ -76,7 +76,9 @@ func helperMain(args []string) int {
 		var res *helperResult
 		var launch []byte
 		var files [4]*os.File
-		if launch, err = io.ReadAll(os.Stdin); err == nil {
+		if *next && *stdio != "" {
+			err = errors.New("--next takes fd 3: no --stdio with it")
+		} else if launch, err = io.ReadAll(os.Stdin); err == nil {
 			if files, err = stdioFiles(*stdio); err == nil {
 				res, err = helperCreate(p, *id, launch, files, *run, *earlyPid)
 			}

@@ -357,23 +357,29 @@ func (b *bench) leftBehind(dir string, ents []os.DirEntry) {
 			fmt.Fprintln(os.Stderr, "bench: the daemon's log and goroutines are kept at", kept)
 		}
 	}
-	for _, e := range ents {
-		for _, f := range []string{"monitor.pid", "sandbox.json"} {
-			data, err := os.ReadFile(filepath.Join(dir, e.Name(), f))
-			if err != nil {
+	// The monitors first (so that nothing restarts), then the pauses and any container.
+	var files []string
+	for _, name := range []string{"monitor.pid", "sandbox.json"} {
+		for _, e := range ents {
+			files = append(files, filepath.Join(dir, e.Name(), name))
+		}
+	}
+	ctrs, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), "containers", "*", "started.json"))
+	for _, f := range append(files, ctrs...) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+		if filepath.Ext(f) == ".json" {
+			var rec struct{ Pid int } // sandbox.json, started.json
+			if json.Unmarshal(data, &rec) != nil {
 				continue
 			}
-			pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
-			if f == "sandbox.json" {
-				var st struct{ Pid int }
-				if json.Unmarshal(data, &st) != nil {
-					continue
-				}
-				pid = st.Pid
-			}
-			if pid > 0 {
-				_ = syscall.Kill(pid, syscall.SIGKILL)
-			}
+			pid = rec.Pid
+		}
+		if pid > 0 {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
 }
