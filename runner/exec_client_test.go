@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -52,6 +53,7 @@ func muteServer() {
 	for {
 		_, oobn, _, _, err := unix.Recvmsg(int(ctl.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
 		if err != nil {
+			runtime.KeepAlive(held)
 			return
 		}
 		files := receivedFiles(oob[:oobn])
@@ -59,7 +61,7 @@ func muteServer() {
 			continue
 		}
 		reply(files[0], &execReply{Pid: 1}) //nolint:errcheck
-		held = append(held, files...)        // never answers the end, never closes
+		held = append(held, files...) // never answers the end, never closes (nor lets the GC)
 	}
 }
 
