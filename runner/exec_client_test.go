@@ -61,7 +61,7 @@ func muteServer() {
 			continue
 		}
 		reply(files[0], &execReply{Pid: 1}) //nolint:errcheck
-		held = append(held, files...) // never answers the end, never closes (nor lets the GC)
+		held = append(held, files...)       // never answers the end, never closes (nor lets the GC)
 	}
 }
 
