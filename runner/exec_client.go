@@ -117,19 +117,19 @@ func (s *ExecServer) Start(ctx context.Context, id string, p *Process, stdio Std
 	return &Exec{Pid: r.Pid, conn: conn}, nil
 }
 
-// Abandon makes a pending Wait return an error at once: for a server that does not report the
-// end of a process it was told to kill.
-func (e *Exec) Abandon() {
-	e.conn.SetReadDeadline(time.Now()) //nolint:errcheck // a pollable socket
-}
+// killWait bounds how long Wait waits, after Kill, for the server to report the end (a
+// SIGKILL: well under a millisecond normally): a server that does not must not hold the caller
+// (a probe, and the deletion of its pod waiting for the probe).
+var killWait = 5 * time.Second
 
-// Kill kills the process (SIGKILL, by the server); Wait still reports its end.
+// Kill kills the process (SIGKILL, by the server); Wait still reports its end, or an error if
+// the server has not reported it within killWait.
 func (e *Exec) Kill() {
-	e.conn.Write([]byte{'k'}) //nolint:errcheck // the server may be gone, and the process with it
+	e.conn.Write([]byte{'k'})                        //nolint:errcheck // the server may be gone, and the process with it
+	e.conn.SetReadDeadline(time.Now().Add(killWait)) //nolint:errcheck // a pollable socket
 }
 
 // Wait waits for the process to end and returns its wait status. It closes the exec.
-// Abandon ends a Wait that is still waiting.
 func (e *Exec) Wait() (syscall.WaitStatus, error) {
 	defer e.conn.Close()
 	r, err := readReply(e.conn)

@@ -65,9 +65,11 @@ func muteServer() {
 	}
 }
 
-// TestAbandonEndsWait: a server that never reports the end of a started exec does not hold
-// Wait once the caller abandons it.
-func TestAbandonEndsWait(t *testing.T) {
+// TestKillBoundsWait: a server that never reports the end of a started exec does not hold
+// Wait for longer than killWait once the caller killed the exec.
+func TestKillBoundsWait(t *testing.T) {
+	defer func(d time.Duration) { killWait = d }(killWait)
+	killWait = 100 * time.Millisecond
 	env := append(os.Environ(), "PODRUN_TEST_MUTE_SERVER=1")
 	s := NewExecServer([]string{os.Args[0]}, env, io.Discard)
 	defer s.Close()
@@ -82,13 +84,13 @@ func TestAbandonEndsWait(t *testing.T) {
 		t.Fatalf("Wait returned before the end: %v", err)
 	case <-time.After(100 * time.Millisecond):
 	}
-	ex.Abandon()
+	ex.Kill()
 	select {
 	case err := <-done:
 		if err == nil {
 			t.Error("an abandoned Wait reports no error")
 		}
 	case <-time.After(5 * time.Second):
-		t.Fatal("Wait still waits after Abandon")
+		t.Fatal("Wait still waits after Kill and killWait")
 	}
 }

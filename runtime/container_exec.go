@@ -42,9 +42,6 @@ func (r *Runtime) ExecSync(ctx context.Context, id string, cmd []string, timeout
 // may hold the pipes forever.
 const execDrain = 2 * time.Second
 
-// execKillWait bounds the wait for the server to report the end of an exec it was told to
-// kill (a SIGKILL: it normally takes well under a millisecond).
-const execKillWait = 5 * time.Second
 
 // Exec runs a process in the running container through the exec server (package runner:
 // libcontainer Load + Run, Init=false, in podrun-runner): no monitor and no daemon memory
@@ -197,15 +194,8 @@ func (r *Runtime) Exec(ctx context.Context, id string, req *cri.ExecRequest) (in
 	select {
 	case <-waited:
 	case <-ctx.Done():
-		ex.Kill()
-		select {
-		case <-waited:
-		case <-time.After(execKillWait):
-			// The server did not report the end: do not hold the caller (a probe, and the
-			// deletion of its pod) on it.
-			ex.Abandon()
-			<-waited
-		}
+		ex.Kill() // Wait reports the end, or gives up on the server (runner.killWait)
+		<-waited
 		drain(&copiers)
 		return -1, fmt.Errorf("exec in %s: %w", id, ctx.Err())
 	}
