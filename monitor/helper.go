@@ -218,11 +218,10 @@ func (m *monitor) closeNext() {
 // exits; the socket is closed here.
 func (n *nextHelper) create(id string, launch []byte, files []*os.File, stdio [4]int) (*helperproto.Result, error) {
 	defer n.sock.Close()
-	head, err := json.Marshal(helperproto.NextRequest{ID: id, Stdio: stdio})
+	msg, err := helperproto.NextMessage(helperproto.NextRequest{ID: id, Stdio: stdio}, launch)
 	if err != nil {
 		return nil, err
 	}
-	msg := append(append(head, '\n'), launch...)
 	var oob []byte
 	if len(files) > 0 {
 		fds := make([]int, len(files))

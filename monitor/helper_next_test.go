@@ -1,7 +1,6 @@
 package monitor
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"os"
@@ -18,6 +17,7 @@ func TestNextHelperCreate(t *testing.T) {
 	tests := []struct {
 		name    string
 		helper  func(t *testing.T, fd int) // the helper's side
+		first   bool                       // helper runs to its end before the request
 		wantPid int
 		wantErr error  // errors.Is
 		wantMsg string // else: the error's text
@@ -46,7 +46,7 @@ func TestNextHelperCreate(t *testing.T) {
 			}
 			unix.Close(fd)
 		}},
-		{name: "gone before the request", wantErr: errNextUnavailable, helper: func(t *testing.T, fd int) {
+		{name: "gone before the request", wantErr: errNextUnavailable, first: true, helper: func(t *testing.T, fd int) {
 			unix.Close(fd)
 		}},
 	}
@@ -64,7 +64,7 @@ func TestNextHelperCreate(t *testing.T) {
 			defer r.Close()
 			defer w.Close()
 			done := make(chan struct{})
-			if tt.name == "gone before the request" {
+			if tt.first {
 				tt.helper(t, fds[1])
 				close(done)
 			} else {
@@ -96,9 +96,8 @@ func recvNext(t *testing.T, fd int) (helperproto.NextRequest, []byte, []*os.File
 	if err != nil {
 		t.Fatal(err)
 	}
-	head, launch, _ := bytes.Cut(buf[:n], []byte("\n"))
-	var req helperproto.NextRequest
-	if err := json.Unmarshal(head, &req); err != nil {
+	req, launch, err := helperproto.ParseNext(buf[:n])
+	if err != nil {
 		t.Fatal(err)
 	}
 	var files []*os.File

@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -21,11 +20,11 @@ const maxNextRequest = 1 << 20
 // container when the monitor asks on the socket fd, sparing a pod's start the start of a
 // second helper process (a Go program's start-up, ≈ 3 ms here, and JSON decoders that are
 // warm by now). It answers once and returns; it returns without a request when the socket
-// closes or after helperproto.NextLingerSeconds.
+// closes or after helperproto.NextLinger.
 func serveNext(p paths, fd int) {
 	unix.CloseOnExec(fd) // the inits started from here must not keep the monitor's socket
 	defer unix.Close(fd)
-	deadline := time.Now().Add(helperproto.NextLingerSeconds * time.Second)
+	deadline := time.Now().Add(helperproto.NextLinger)
 	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 	for {
 		left := time.Until(deadline)
@@ -73,13 +72,9 @@ func nextCreate(p paths, msg []byte, flags int, files []*os.File) (*helperResult
 	if flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0 {
 		return nil, fmt.Errorf("create request truncated")
 	}
-	head, launch, ok := bytes.Cut(msg, []byte("\n"))
-	if !ok {
-		return nil, fmt.Errorf("create request: no launch spec")
-	}
-	var req helperproto.NextRequest
-	if err := json.Unmarshal(head, &req); err != nil {
-		return nil, fmt.Errorf("create request: %w", err)
+	req, launch, err := helperproto.ParseNext(msg)
+	if err != nil {
+		return nil, err
 	}
 	if !layout.ValidID(req.ID) {
 		return nil, fmt.Errorf("create request: invalid id %q", req.ID)

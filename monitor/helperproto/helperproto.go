@@ -1,8 +1,17 @@
 // Package helperproto is what a monitor and its libcontainer helper (package runner) agree
-// on: the helper's command line and its answer. It imports nothing, so that podrun-runner,
-// which every container init and exec init is re-executed from, links none of the monitor's
-// packages (its HTTP API pulled net/http and crypto/tls into every init's start-up).
+// on: the helper's command line, the request for the pod's first container and the answers.
+// It imports only a little of the standard library, so that podrun-runner, which every
+// container init and exec init is re-executed from, links none of the monitor's packages (its
+// HTTP API pulled net/http and crypto/tls into every init's start-up).
 package helperproto
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
 
 // HelperArg is the word after "monitor" that makes `<binary> monitor helper <op>` a helper.
 const HelperArg = "helper"
@@ -33,11 +42,11 @@ type Result struct {
 // then waits for one helper process instead of two. The request is one message: a
 // NextRequest in JSON, a newline, the launch spec; the stdio travel as SCM_RIGHTS. The
 // answer is one NextReply message; the helper then exits. It exits too when the socket
-// closes, or when no request came within NextLingerSeconds.
+// closes, or when no request came within NextLinger.
 const NextArg = "--next"
 
-// NextLingerSeconds bounds how long the pause's helper waits for the first container.
-const NextLingerSeconds = 10
+// NextLinger bounds how long the pause's helper waits for the first container.
+const NextLinger = 10 * time.Second
 
 // NextRequest asks the pause's helper for the first container. Stdio are the indexes, in
 // the message's descriptors, of the init's stdin, stdout, stderr and console socket; -1 for
@@ -51,4 +60,26 @@ type NextRequest struct {
 type NextReply struct {
 	Result
 	Error string `json:"error,omitempty"`
+}
+
+// NextMessage is the message asking for the first container: req, a newline, the launch spec.
+func NextMessage(req NextRequest, launch []byte) ([]byte, error) {
+	head, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(head, '\n'), launch...), nil
+}
+
+// ParseNext splits a NextMessage into the request and the launch spec.
+func ParseNext(msg []byte) (NextRequest, []byte, error) {
+	var req NextRequest
+	head, launch, ok := bytes.Cut(msg, []byte("\n"))
+	if !ok {
+		return req, nil, errors.New("create request: no launch spec")
+	}
+	if err := json.Unmarshal(head, &req); err != nil {
+		return req, nil, fmt.Errorf("create request: %w", err)
+	}
+	return req, launch, nil
 }
