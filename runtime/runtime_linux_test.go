@@ -28,6 +28,7 @@ import (
 
 	"github.com/podrun/podrun/cri"
 	"github.com/podrun/podrun/internal/atomicfile"
+	"github.com/podrun/podrun/internal/procstat"
 	"github.com/podrun/podrun/network"
 )
 
@@ -997,11 +998,7 @@ func TestMonitorKilled(t *testing.T) {
 // little for a process that is being killed.
 func alive(pid int) bool {
 	for i := 0; i < 20; i++ {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			return false
-		}
-		if i := bytes.LastIndexByte(b, ')'); i > 0 && i+2 < len(b) && b[i+2] == 'Z' {
+		if state, _, err := procstat.Stat(pid); err != nil || state == 'Z' {
 			return false
 		}
 		time.Sleep(50 * time.Millisecond)
