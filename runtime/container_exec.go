@@ -42,7 +42,6 @@ func (r *Runtime) ExecSync(ctx context.Context, id string, cmd []string, timeout
 // may hold the pipes forever.
 const execDrain = 2 * time.Second
 
-
 // Exec runs a process in the running container through the exec server (package runner:
 // libcontainer Load + Run, Init=false, in podrun-runner): no monitor and no daemon memory
 // needed, so it works after a daemon restart. The process gets the container's env, cwd,
