@@ -1414,6 +1414,18 @@ func TestStatusFromRecords(t *testing.T) {
 	if strings.TrimSpace(string(comm)) != "sleep" {
 		t.Errorf("pid %d runs %q, want sleep", st.Pid, comm)
 	}
+	// From the records alone: with libcontainer's state file out of the way it is still running.
+	stateFile := filepath.Join(r.p.Runc(), id, "state.json")
+	if err := os.Rename(stateFile, stateFile+".away"); err != nil {
+		t.Fatal(err)
+	}
+	st2, err := r.ContainerStatus(context.Background(), id)
+	if err := os.Rename(stateFile+".away", stateFile); err != nil {
+		t.Fatal(err)
+	}
+	if err != nil || st2.State != cri.ContainerRunning || st2.Pid != st.Pid {
+		t.Errorf("running container without libcontainer's state file: %+v, %v; want Running, pid %d", st2, err, st.Pid)
+	}
 	var start startRecord
 	rewrite(r.p.ContainerFile(id, "started.json"), &start, func() { start.StartTime++ })
 	if st2, err := r.ContainerStatus(context.Background(), id); err != nil || st2.State != cri.ContainerRunning || st2.Pid != st.Pid {
