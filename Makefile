@@ -27,7 +27,18 @@ DEMOAPP_TAR := $(BIN)/demoapp.tar
 # A static binary: the pause container bind-mounts it as /pause, so it must need no shared
 # libraries; cgo is needed for libseccomp and libcontainer's nsenter.
 GO_TAGS    := seccomp netgo osusergo
-GO_LDFLAGS := -extldflags "-static"
+GO_LDFLAGS := -linkmode external -extldflags "-static"
+# The cgo binaries (podrun, podrun-runner, the bench) and podrun-launch are linked against musl
+# rather than glibc: a static glibc program spends ≈ 0.35 ms of CPU before main asking the CPU
+# about its caches (about 60 CPUID instructions, each a trap to the hypervisor on a VM), and
+# podrun-runner starts once per exec probe and three times per pod start (measured: exec probe
+# CPU 11.7 → 10.2 ms). musl-gcc sees only musl's headers and libraries: $(MUSL) holds links to
+# the kernel's and libseccomp's headers, and a copy of Debian's libseccomp.a with
+# hack/musl/fortify.c added (the one glibc-only symbol it calls).
+MUSL_CC    ?= musl-gcc
+MUSL       := $(BIN)/musl
+MUSL_LIB   := $(MUSL)/lib/libseccomp.a
+CGO_MUSL   := CC=$(MUSL_CC) CGO_ENABLED=1 CGO_CFLAGS="-O2 -g -I$(abspath $(MUSL))/include" CGO_LDFLAGS="-L$(abspath $(MUSL))/lib"
 GO_SOURCES := $(shell find . -name '*.go' -not -path './.git/*' -not -path './.vagrant/*' 2>/dev/null) go.mod go.sum
 
 # make bench BENCH_ARGS='-only probe' (or -only start) runs one part of the benchmark.
@@ -42,17 +53,22 @@ all: build
 
 build: $(PODRUN) $(MONITOR) $(RUNNER) $(LAUNCH)
 
-$(PODRUN): $(GO_SOURCES)
-	@mkdir -p $(BIN)
-	CGO_ENABLED=1 $(GO) build -tags "$(GO_TAGS)" -ldflags '$(GO_LDFLAGS)' -o $@ ./cmd/podrun
+$(PODRUN): $(GO_SOURCES) $(MUSL_LIB)
+	$(CGO_MUSL) $(GO) build -tags "$(GO_TAGS)" -ldflags '$(GO_LDFLAGS)' -o $@ ./cmd/podrun
 
-$(RUNNER): $(GO_SOURCES)
-	@mkdir -p $(BIN)
-	CGO_ENABLED=1 $(GO) build -tags "$(GO_TAGS)" -ldflags '$(GO_LDFLAGS)' -o $@ ./cmd/podrun-runner
+$(RUNNER): $(GO_SOURCES) $(MUSL_LIB)
+	$(CGO_MUSL) $(GO) build -tags "$(GO_TAGS)" -ldflags '$(GO_LDFLAGS)' -o $@ ./cmd/podrun-runner
 
 $(LAUNCH): cmd/podrun-launch/launch.c
 	@mkdir -p $(BIN)
-	$(CC) -static -O2 -Wall -Wextra -Werror -o $@ $<
+	$(MUSL_CC) -static -O2 -Wall -Wextra -Werror -o $@ $<
+
+$(MUSL_LIB): hack/musl/fortify.c
+	@mkdir -p $(MUSL)/include $(MUSL)/lib
+	for h in linux asm-generic seccomp.h seccomp-syscalls.h; do ln -sfn /usr/include/$$h $(MUSL)/include/$$h; done
+	ln -sfn /usr/include/$$(gcc -print-multiarch)/asm $(MUSL)/include/asm
+	$(MUSL_CC) -O2 -Wall -Wextra -Werror -c -o $(MUSL)/fortify.o $<
+	cp "$$(gcc -print-file-name=libseccomp.a)" $@.tmp && ar rs $@.tmp $(MUSL)/fortify.o && mv $@.tmp $@
 
 $(MONITOR): $(GO_SOURCES)
 	@mkdir -p $(BIN)
@@ -110,10 +126,11 @@ test: deps build images
 vagrant-prebuilt: build images
 	CGO_ENABLED=0 $(GO) test -c -o $(BIN)/integration.test ./integration
 
+# The bench is linked like podrun: its libcontainer floors re-execute it as their inits.
 bench: deps build images
 	PODRUN_BIN=$(PODRUN_BIN) \
 	PODRUN_BUSYBOX_TAR=$(abspath $(BUSYBOX_TAR)) \
-	CGO_ENABLED=1 $(GO) run -tags "$(GO_TAGS)" ./hack/bench $(BENCH_ARGS)
+	$(CGO_MUSL) $(GO) run -tags "$(GO_TAGS)" -ldflags '$(GO_LDFLAGS)' ./hack/bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BIN) _output

@@ -3,8 +3,9 @@
 # Only root can install; others get the list and a hint.
 set -euo pipefail
 
-# libc6-dev: the static libc.a the static link needs (gcc only recommends it).
-packages=(busybox-static libseccomp-dev pkg-config gcc libc6-dev nftables iproute2 util-linux)
+# libc6-dev: the kernel headers (linux-libc-dev) and the static libc.a that tests linking C need;
+# musl-tools: the libc the static binaries are linked against (see the Makefile).
+packages=(busybox-static libseccomp-dev pkg-config gcc libc6-dev musl-tools nftables iproute2 util-linux)
 missing=()
 for p in "${packages[@]}"; do
 	status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)

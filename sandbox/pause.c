@@ -1,10 +1,13 @@
-// The pause program. The pause container runs the static podrun binary as "/pause pause";
-// this constructor runs before the Go runtime starts and, for that one argv, never returns, so
-// the pause costs a few pages instead of a Go heap and its threads.
+// The pause program. The pause container runs the static podrun binary as "/pause pause" (it
+// is bind-mounted there, and nowhere else); this constructor runs before the Go runtime starts
+// and, for a process started as /pause, never returns, so the pause costs a few pages instead
+// of a Go heap and its threads.
 //
 // It must not interfere with libcontainer's nsexec constructor (which acts only when
 // _LIBCONTAINER_INITPIPE is set, i.e. for "podrun init") nor with any other entry point: for
-// every other argv it returns at once.
+// every other argv[0] it returns at once. argv[0] is read from program_invocation_name, which
+// glibc and musl both set before constructors run: musl, which podrun is linked against, does
+// not pass (argc, argv, envp) to constructors as glibc does.
 
 #define _GNU_SOURCE
 #include <errno.h>
@@ -29,11 +32,9 @@ static void podrun_pause_reap(int sig) {
 	errno = saved;
 }
 
-// glibc calls constructors with (argc, argv, envp), in static binaries too.
-__attribute__((constructor)) static void podrun_pause_main(int argc, char **argv, char **envp) {
+__attribute__((constructor)) static void podrun_pause_main(void) {
 	struct sigaction sa;
-	(void)envp;
-	if (argc < 2 || argv == NULL || argv[1] == NULL || strcmp(argv[1], "pause") != 0) {
+	if (program_invocation_name == NULL || strcmp(program_invocation_name, "/pause") != 0) {
 		return;
 	}
 	memset(&sa, 0, sizeof(sa));

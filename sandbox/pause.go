@@ -1,7 +1,7 @@
 package sandbox
 
 // The pause program lives in pause.c: a C constructor that takes over the process when it was
-// started as "pause" (see PauseArgs) before the Go runtime exists. This file only makes the
+// started as /pause (see PauseArgs) before the Go runtime exists. This file only makes the
 // package a cgo package so that pause.c is compiled into every binary importing sandbox.
 
 /*
@@ -10,5 +10,5 @@ package sandbox
 import "C"
 
 // PauseArgs is the argv of the pause container's process: the podrun binary bind-mounted at
-// /pause, started with the "pause" argument that the constructor recognises.
+// /pause (the argv[0] the constructor recognises), with "pause" for whoever reads ps.
 var PauseArgs = []string{"/pause", "pause"}

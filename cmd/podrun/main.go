@@ -6,7 +6,7 @@
 //     daemon runs the small podrun-monitor binary instead when it lies beside this one);
 //   - "podrun monitor helper <op> …", "podrun runner …": package runner's work, for when the
 //     small podrun-runner binary is not beside this one;
-//   - "pause": handled by a C constructor in package sandbox before the Go runtime starts.
+//   - "/pause": handled by a C constructor in package sandbox before the Go runtime starts.
 package main
 
 import (
