@@ -302,3 +302,25 @@ func TestParseMountinfoLine(t *testing.T) {
 		t.Errorf("unescapeOctal = %q", got)
 	}
 }
+
+func TestIsMountPoint(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		path string
+		want bool
+	}{
+		{"/", true},
+		{"/proc", true},
+		{dir, false},
+		{filepath.Join(dir, "missing"), false},
+	} {
+		got, err := isMountPoint(tc.path)
+		if err != nil || got != tc.want {
+			t.Errorf("isMountPoint(%q) = %v, %v; want %v", tc.path, got, err, tc.want)
+		}
+		// The mount table agrees.
+		if _, inTable, err := findMount(tc.path); err != nil || inTable != tc.want {
+			t.Errorf("findMount(%q) = %v, %v; want %v", tc.path, inTable, err, tc.want)
+		}
+	}
+}
