@@ -94,9 +94,10 @@ demo: deps build images
 vet:
 	$(GO) vet -tags "$(GO_TAGS)" ./...
 
-# Unit tests: every package except the end-to-end tree.
-unit:
-	$(GO) test -tags "$(GO_TAGS)" $$($(GO) list ./... | grep -v '/integration$$')
+# Unit tests: every package except the end-to-end tree, linked as the binaries are (musl,
+# static): the tests that re-execute themselves (container inits, the pause) run what ships.
+unit: $(MUSL_LIB)
+	$(CGO_MUSL) $(GO) test -tags "$(GO_TAGS)" -ldflags '$(GO_LDFLAGS)' $$($(GO) list ./... | grep -v '/integration$$')
 
 # Integration tests drive the built binary as root; they skip (and say so) otherwise.
 integration: build images
