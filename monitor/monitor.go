@@ -427,24 +427,25 @@ func (m *monitor) reaper() {
 	}
 }
 
-// zombieChildren lists this process's children that are zombies, from
-// /proc/self/task/*/children.
+// zombieChildren lists the orphans the kernel handed to this process that are zombies. An
+// orphan is re-parented to the subreaper's first live thread (the kernel's
+// find_alive_thread: the thread group leader, which a Go program never ends), so its
+// /proc/self/task/<pid>/children lists them all; the children other threads forked are the
+// ones libcontainer and our goroutines wait for. Reading the leader's file alone spares a
+// directory read of /proc/self/task and a file per thread on every SIGCHLD.
 func zombieChildren() []int {
-	tasks, _ := filepath.Glob("/proc/self/task/*/children")
+	b, err := os.ReadFile("/proc/self/task/" + strconv.Itoa(os.Getpid()) + "/children")
+	if err != nil {
+		return nil
+	}
 	var out []int
-	for _, t := range tasks {
-		b, err := os.ReadFile(t)
+	for _, f := range splitFields(b) {
+		pid, err := strconv.Atoi(f)
 		if err != nil {
 			continue
 		}
-		for _, f := range splitFields(b) {
-			pid, err := strconv.Atoi(f)
-			if err != nil {
-				continue
-			}
-			if state, _, err := procstat.Stat(pid); err == nil && state == 'Z' {
-				out = append(out, pid)
-			}
+		if state, _, err := procstat.Stat(pid); err == nil && state == 'Z' {
+			out = append(out, pid)
 		}
 	}
 	return out
