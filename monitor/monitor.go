@@ -223,8 +223,10 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 		if p, ok := st.Namespaces["net"]; ok {
 			// The daemon sets up the pod network from now on, while we finish.
 			fmt.Fprintln(ready, NetnsPinned) //nolint:errcheck // the verdict write reports a dead pipe
-			if err := nsfs.LoopbackUp(p); err != nil {
-				return err
+			if mcfg.LoopbackUp {
+				if err := nsfs.LoopbackUp(p); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -343,7 +345,10 @@ type Config struct {
 	HostNetwork bool   `json:"hostNetwork,omitempty"`
 	// NetnsPath is the pod's network namespace when the daemon made and pinned it (the pause
 	// joins it); "" when the pause makes it and the monitor pins it.
-	NetnsPath      string `json:"netnsPath,omitempty"`
+	NetnsPath string `json:"netnsPath,omitempty"`
+	// LoopbackUp asks the monitor to set lo up in the pod's network namespace: the daemon has no
+	// network of its own (--network=none) that does it with the pod's interface.
+	LoopbackUp     bool   `json:"loopbackUp,omitempty"`
 	HostIPC        bool   `json:"hostIPC,omitempty"`
 	SharePID       bool   `json:"sharePID,omitempty"` // shareProcessNamespace without hostPID
 	HostnamePath   string `json:"hostnamePath"`

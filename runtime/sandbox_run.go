@@ -103,7 +103,7 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *cri.SandboxConfig) (_ 
 		return nil, err
 	}
 	mcfg := monitor.Config{
-		NetnsPath: netns, Helper: r.runnerBin, PodUID: string(pod.UID), Hostname: hostname, CgroupParent: podCgroup,
+		NetnsPath: netns, LoopbackUp: netns != "" && r.cfg.Network == nil, Helper: r.runnerBin, PodUID: string(pod.UID), Hostname: hostname, CgroupParent: podCgroup,
 		HostNetwork: pod.Spec.HostNetwork, HostIPC: pod.Spec.HostIPC,
 		SharePID: pod.Spec.ShareProcessNamespace != nil && *pod.Spec.ShareProcessNamespace && !pod.Spec.HostPID,
 	}
