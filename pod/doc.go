@@ -13,7 +13,7 @@
 //	update.go      every status change and event goes through here (resourceVersion, watch)
 //	defaults.go    the API server's defaulting;  validation.go  its validation (field paths)
 //	store.go       <Root>/pods/<uid>/{pod.json,events.json,runtime.json}, atomic writes by a
-//	               per-pod saver goroutine (latest wins, a burst written once after saveDelay)
+//	               per-pod saver goroutine (latest wins; no fsync on the container start path)
 //	worker.go      the per-pod goroutine and its sync: generations, init then app containers
 //	sandbox.go     the pod's sandbox: make, re-adopt, reconcile, recreate when it died
 //	container.go   one container's loop: create, start, postStart, watch, restart with

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"time"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -164,33 +163,13 @@ func (e *podEntry) wake() {
 	}
 }
 
-// saveDelay is how long the saver lets a pod's changes gather before it writes them: a pod's
-// start changes its status and events several times within tens of milliseconds (sandbox
-// ready, container created, started, running), and each write is a temp file, an fsync and a
-// rename on --root. Written together, they cost one of each per file instead of one per
-// change, and not while the pod is still starting on a machine whose CPUs are busy with it.
-// A daemon killed within the delay loses those last changes on disk, as it would lose them
-// in memory; a restarted daemon derives the containers' states from the runtime again.
-const saveDelay = 100 * time.Millisecond
-
 // saver writes the pod's latest status and events until the pod is removed; at Shutdown it
 // writes what is pending and returns.
 func (m *Manager) saver(e *podEntry) {
-	delay := time.NewTimer(saveDelay)
-	delay.Stop()
 	for {
 		select {
 		case <-e.kick:
-			delay.Reset(saveDelay)
-			select {
-			case <-delay.C:
-				m.flush(e)
-			case <-e.gone:
-				return
-			case <-m.ctx.Done():
-				m.flush(e)
-				return
-			}
+			m.flush(e)
 		case <-e.gone:
 			return
 		case <-m.ctx.Done():
