@@ -31,8 +31,8 @@ GO_LDFLAGS := -linkmode external -extldflags "-static"
 # The cgo binaries (podrun, podrun-runner, the bench) and podrun-launch are linked against musl
 # rather than glibc: a static glibc program spends ≈ 0.35 ms of CPU before main asking the CPU
 # about its caches (about 60 CPUID instructions, each a trap to the hypervisor on a VM), and
-# podrun-runner starts once per exec probe and three times per pod start (measured: exec probe
-# CPU 11.7 → 10.2 ms). musl-gcc sees only musl's headers and libraries: $(MUSL) holds links to
+# podrun-runner starts once per exec probe and three times per pod start (exec probe CPU,
+# medians of three alternated make bench runs: 11.7 → 9.9 ms). musl-gcc sees only musl's headers and libraries: $(MUSL) holds links to
 # the kernel's and libseccomp's headers, and a copy of Debian's libseccomp.a with
 # hack/musl/fortify.c added (the one glibc-only symbol it calls).
 MUSL_CC    ?= musl-gcc

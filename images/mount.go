@@ -159,7 +159,6 @@ type mountEntry struct {
 	mountPoint, fstype, source, superOpts string
 }
 
-// findMount returns the last (topmost) mount at path in this mount namespace.
 // isMountPoint says whether path is the root of a mount, from statx (STATX_ATTR_MOUNT_ROOT,
 // Linux 5.8), without reading the whole mount table as findMount does (hundreds of lines on
 // a host with many pods); a missing path is not one. Where statx cannot tell, it falls back
@@ -177,6 +176,7 @@ func isMountPoint(path string) (bool, error) {
 	return ok, ferr
 }
 
+// findMount returns the last (topmost) mount at path in this mount namespace.
 func findMount(path string) (mountEntry, bool, error) {
 	b, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
