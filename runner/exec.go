@@ -83,6 +83,7 @@ func serveMain(args []string) int {
 		fmt.Fprintln(os.Stderr, "runner serve: fd 3 is not a unix socket")
 		return 1
 	}
+	go reapLeaked(leakedAfter, nil)
 	srv := &server{p: paths{State: *state}, loaded: map[string]*loaded{}}
 	buf := make([]byte, maxMessage)
 	oob := make([]byte, unix.CmsgSpace(5*4))
