@@ -286,6 +286,7 @@ func (b *bench) startDaemon() error {
 // cleanup deletes every pod, stops the daemon and removes the temp dirs (unmounting what is
 // left below them).
 func (b *bench) cleanup() {
+	leftovers := false
 	if b.client != nil && b.daemon != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		if l, err := b.client.ListPods(ctx, "", api.ListOptions{}); err == nil {
@@ -307,6 +308,7 @@ func (b *bench) cleanup() {
 			}
 			if ents, _ := os.ReadDir(sandboxes); len(ents) > 0 {
 				b.leftBehind(sandboxes, ents)
+				leftovers = true
 			}
 		}
 		cancel()
@@ -318,8 +320,14 @@ func (b *bench) cleanup() {
 			<-b.done
 		}
 	}
-	// The bench's own bridge, nftables table and address allocations go too.
-	reset := append([]string{"--socket", b.socket, "system", "reset", "--state", filepath.Join(b.dir, "state")}, b.podNetworkArgs()...)
+	// The bench's own bridge, nftables table and address allocations go too. system reset
+	// refuses while sandbox directories remain: after leftovers (killed by now) it is given an
+	// empty state directory, the allocations going with the bench's directory below.
+	state := filepath.Join(b.dir, "state")
+	if leftovers {
+		state = filepath.Join(b.dir, "reset-state")
+	}
+	reset := append([]string{"--socket", b.socket, "system", "reset", "--state", state}, b.podNetworkArgs()...)
 	if out, err := exec.Command(b.bin, reset...).CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: podrun system reset: %v: %s\n", err, out)
 	}
@@ -330,11 +338,12 @@ func (b *bench) cleanup() {
 	// benches; cause not found), in the two runs since they did not.
 	for i := 0; i < 8 && syscall.Unmount(filepath.Join(b.dir, "state"), syscall.MNT_DETACH) == nil; i++ {
 	}
-	// The daemon keeps its (now empty) cgroup root; rmdir only removes empty cgroups.
+	// The daemon keeps its (now empty) cgroup root; after leftovers, the cgroups of their pods
+	// are below it. rmdir removes only empty cgroups: the deepest first.
 	cgs, _ := filepath.Glob("/sys/fs/cgroup/*/" + b.cgroupRoot())
 	cgs = append(cgs, "/sys/fs/cgroup/"+b.cgroupRoot())
 	for _, c := range cgs {
-		_ = os.Remove(c)
+		removeCgroupTree(c)
 	}
 	if err := os.RemoveAll(b.dir); err != nil {
 		fmt.Fprintln(os.Stderr, "bench: cleanup:", err)
@@ -346,15 +355,24 @@ func (b *bench) cleanup() {
 // sandboxes' monitors and pauses are killed (by the pids they recorded).
 func (b *bench) leftBehind(dir string, ents []os.DirEntry) {
 	fmt.Fprintf(os.Stderr, "bench: %d sandbox(es) still up a minute after their pods' deletion\n", len(ents))
+	// What every process is doing, before the daemon (and with it the exec server) goes.
+	ps, _ := exec.Command("ps", "-eo", "pid,ppid,stat,wchan:32,args").CombinedOutput()
 	_ = b.daemon.Process.Signal(syscall.SIGQUIT)
 	select {
 	case <-b.done:
 	case <-time.After(10 * time.Second):
 	}
 	if data, err := os.ReadFile(b.daemonLog); err == nil {
+		// With it, what the processes were doing and the leftover sandboxes' monitor logs.
+		data = append(append(data, "\n--- ps\n"...), ps...)
+		for _, e := range ents {
+			if mlog, err := os.ReadFile(filepath.Join(dir, e.Name(), "monitor.log")); err == nil {
+				data = append(append(data, "\n--- monitor.log of sandbox "+e.Name()+"\n"...), mlog...)
+			}
+		}
 		kept := filepath.Join(os.TempDir(), "podrun-bench-"+filepath.Base(b.dir)+"-daemon.log")
 		if os.WriteFile(kept, data, 0o644) == nil {
-			fmt.Fprintln(os.Stderr, "bench: the daemon's log and goroutines are kept at", kept)
+			fmt.Fprintln(os.Stderr, "bench: the daemon's log and goroutines, ps and the monitors' logs are kept at", kept)
 		}
 	}
 	// The monitors first (so that nothing restarts), then the pauses and any container.
@@ -381,6 +399,23 @@ func (b *bench) leftBehind(dir string, ents []os.DirEntry) {
 		if pid > 0 {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
+	}
+}
+
+// removeCgroupTree removes the cgroup dir and the cgroups below it, deepest first (a
+// cgroup's interface files cannot be removed, only empty cgroup directories).
+func removeCgroupTree(dir string) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if e.IsDir() {
+			removeCgroupTree(filepath.Join(dir, e.Name()))
+		}
+	}
+	for i := 0; i < 50 && os.Remove(dir) != nil; i++ {
+		time.Sleep(20 * time.Millisecond) // killed processes may still be leaving it
 	}
 }
 
