@@ -439,46 +439,11 @@ func (m *monitor) reaper() {
 
 // zombieChildren lists the orphans the kernel handed to this process that are zombies. An
 // orphan is re-parented to the subreaper's first live thread (the kernel's
-// find_alive_thread: the thread group leader, which a Go program never ends), so its
-// /proc/self/task/<pid>/children lists them all; the children other threads forked are the
-// ones libcontainer and our goroutines wait for. Reading the leader's file alone spares a
+// find_alive_thread: the thread group leader, which a Go program never ends), so the
+// leader's children file lists them all; the children other threads forked are the ones
+// libcontainer and our goroutines wait for. Reading the leader's file alone spares a
 // directory read of /proc/self/task and a file per thread on every SIGCHLD.
-func zombieChildren() []int {
-	b, err := os.ReadFile("/proc/self/task/" + strconv.Itoa(os.Getpid()) + "/children")
-	if err != nil {
-		return nil
-	}
-	var out []int
-	for _, f := range splitFields(b) {
-		pid, err := strconv.Atoi(f)
-		if err != nil {
-			continue
-		}
-		if state, _, err := procstat.Stat(pid); err == nil && state == 'Z' {
-			out = append(out, pid)
-		}
-	}
-	return out
-}
-
-func splitFields(b []byte) []string {
-	var out []string
-	start := -1
-	for i, c := range b {
-		if c == ' ' || c == '\n' {
-			if start >= 0 {
-				out = append(out, string(b[start:i]))
-				start = -1
-			}
-		} else if start < 0 {
-			start = i
-		}
-	}
-	if start >= 0 {
-		out = append(out, string(b[start:]))
-	}
-	return out
-}
+func zombieChildren() []int { return procstat.ZombieChildren(true) }
 
 // exitRecord turns a wait status into the CRI's exit code, signal and reason.
 func exitRecord(ws syscall.WaitStatus, started time.Time, oom bool) *ExitRecord {

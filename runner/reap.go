@@ -1,10 +1,6 @@
 package runner
 
 import (
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -42,10 +38,10 @@ func reapLeaked(interval time.Duration, stop <-chan struct{}) {
 		}
 		now := time.Now()
 		seen := map[zombie]bool{}
-		for _, pid := range childPids() {
-			state, start, err := procstat.Stat(pid)
-			if err != nil || state != 'Z' {
-				continue
+		for _, pid := range procstat.ZombieChildren(false) {
+			_, start, err := procstat.Stat(pid)
+			if err != nil {
+				continue // reaped since
 			}
 			z := zombie{pid, start}
 			seen[z] = true
@@ -63,23 +59,4 @@ func reapLeaked(interval time.Duration, stop <-chan struct{}) {
 			}
 		}
 	}
-}
-
-// childPids lists this process's children, from every thread's children file (a child
-// belongs to the thread that forked it).
-func childPids() []int {
-	files, _ := filepath.Glob("/proc/self/task/*/children")
-	var pids []int
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		for _, s := range strings.Fields(string(b)) {
-			if pid, err := strconv.Atoi(s); err == nil {
-				pids = append(pids, pid)
-			}
-		}
-	}
-	return pids
 }

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"path/filepath"
 	"strconv"
 )
 
@@ -47,4 +48,32 @@ func Alive(pid int, startTime uint64) bool {
 	}
 	state, st, err := Stat(pid)
 	return err == nil && st == startTime && state != 'Z' && state != 'X'
+}
+
+// ZombieChildren lists this process's children that are zombies: those of every thread, or
+// only the thread group leader's when leaderOnly (a child subreaper's orphans are re-parented
+// to its first live thread, the leader; children other threads fork are theirs). It reads
+// /proc/self/task/<tid>/children and each child's stat.
+func ZombieChildren(leaderOnly bool) []int {
+	files := []string{"/proc/self/task/" + strconv.Itoa(os.Getpid()) + "/children"}
+	if !leaderOnly {
+		files, _ = filepath.Glob("/proc/self/task/*/children")
+	}
+	var out []int
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, field := range bytes.Fields(b) {
+			pid, err := strconv.Atoi(string(field))
+			if err != nil {
+				continue
+			}
+			if state, _, err := Stat(pid); err == nil && state == 'Z' {
+				out = append(out, pid)
+			}
+		}
+	}
+	return out
 }
