@@ -183,6 +183,9 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 	if m.cfg.Helper == "" {
 		return nil, errors.New("monitor.json names no helper binary")
 	}
+	if !mcfg.HostNetwork && mcfg.NetnsPath == "" {
+		return nil, errors.New("monitor.json names no network namespace")
+	}
 	m.cleanups = append(m.cleanups, func() { m.helper("destroy", m.id, nil, nil, nil, nil, false) }) //nolint:errcheck
 	// Leave the daemon's cgroup while the helper starts the pause (see moveToPodCgroup).
 	moved := make(chan error, 1)
@@ -200,14 +203,11 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 	pin := func(pid int) error {
 		pinned = true
 		pins := []struct{ kind, path string }{}
-		if mcfg.NetnsPath != "" {
-			// The daemon made and pinned it; the pause joined it. Unpinned with the rest.
+		if !mcfg.HostNetwork {
+			// The daemon made and pinned the net namespace; the pause joined it. Unpinned
+			// with the rest.
 			st.Namespaces["net"] = mcfg.NetnsPath
 			m.cleanups = append(m.cleanups, func() { nsfs.Unpin(mcfg.NetnsPath) }) //nolint:errcheck
-		} else if !mcfg.HostNetwork {
-			pins = append(pins, struct{ kind, path string }{"net", m.p.Netns(m.id)})
-		}
-		if !mcfg.HostNetwork {
 			pins = append(pins, struct{ kind, path string }{"uts", filepath.Join(m.p.NsDir(m.id), "uts")})
 		}
 		if !mcfg.HostIPC {
@@ -348,8 +348,8 @@ type Config struct {
 	PodUID      string `json:"podUID"`
 	Hostname    string `json:"hostname"`
 	HostNetwork bool   `json:"hostNetwork,omitempty"`
-	// NetnsPath is the pod's network namespace when the daemon made and pinned it (the pause
-	// joins it); "" when the pause makes it and the monitor pins it.
+	// NetnsPath is the pod's network namespace, made and pinned by the daemon (the pause joins
+	// it); required without hostNetwork.
 	NetnsPath string `json:"netnsPath,omitempty"`
 	// LoopbackUp asks the monitor to set lo up in the pod's network namespace: the daemon has no
 	// network of its own (--network=none) that does it with the pod's interface.
