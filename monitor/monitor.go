@@ -196,34 +196,28 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 		CgroupParent: mcfg.CgroupParent, Hostname: mcfg.Hostname,
 		HostnamePath: mcfg.HostnamePath, HostsPath: mcfg.HostsPath, ResolvConfPath: mcfg.ResolvConfPath,
 	}
-	// The namespaces are pinned, and the daemon told to set up the network, as soon as the
-	// helper reports the pause's pid (its namespaces exist then), while libcontainer finishes
-	// the pause (pivot_root, masked paths, its own exec).
+	// The daemon made and pinned the net, ipc and uts namespaces (the pause joins them); they
+	// go with the monitor. Undone in reverse: the pins before their directory.
+	m.cleanups = append(m.cleanups, func() { os.Remove(m.p.NsDir(m.id)) })
+	for kind, path := range map[string]string{"net": mcfg.NetnsPath, "ipc": mcfg.IPCPath, "uts": mcfg.UTSPath} {
+		if path != "" {
+			st.Namespaces[kind] = path
+			m.cleanups = append(m.cleanups, func() { nsfs.Unpin(path) }) //nolint:errcheck
+		}
+	}
+	// The pid namespace of shareProcessNamespace is pinned, and the daemon told to set up the
+	// network, as soon as the helper reports the pause's pid (its namespaces exist then),
+	// while libcontainer finishes the pause (pivot_root, masked paths, its own exec).
 	pinned := false
 	pin := func(pid int) error {
 		pinned = true
-		pins := []struct{ kind, path string }{}
-		if !mcfg.HostNetwork {
-			// The daemon made and pinned the net namespace; the pause joined it. Unpinned
-			// with the rest.
-			st.Namespaces["net"] = mcfg.NetnsPath
-			m.cleanups = append(m.cleanups, func() { nsfs.Unpin(mcfg.NetnsPath) }) //nolint:errcheck
-			pins = append(pins, struct{ kind, path string }{"uts", filepath.Join(m.p.NsDir(m.id), "uts")})
-		}
-		if !mcfg.HostIPC {
-			pins = append(pins, struct{ kind, path string }{"ipc", filepath.Join(m.p.NsDir(m.id), "ipc")})
-		}
 		if mcfg.SharePID {
-			pins = append(pins, struct{ kind, path string }{"pid", filepath.Join(m.p.NsDir(m.id), "pid")})
-		}
-		m.cleanups = append(m.cleanups, func() { os.Remove(m.p.NsDir(m.id)) })
-		for _, pin := range pins {
-			if err := nsfs.PinNamespace(pid, pin.kind, pin.path); err != nil {
+			path := filepath.Join(m.p.NsDir(m.id), "pid")
+			if err := nsfs.PinNamespace(pid, "pid", path); err != nil {
 				return err
 			}
-			path := pin.path
 			m.cleanups = append(m.cleanups, func() { nsfs.Unpin(path) }) //nolint:errcheck
-			st.Namespaces[pin.kind] = pin.path
+			st.Namespaces["pid"] = path
 		}
 		if p, ok := st.Namespaces["net"]; ok {
 			// The daemon sets up the pod network from now on, while we finish.
@@ -348,9 +342,12 @@ type Config struct {
 	PodUID      string `json:"podUID"`
 	Hostname    string `json:"hostname"`
 	HostNetwork bool   `json:"hostNetwork,omitempty"`
-	// NetnsPath is the pod's network namespace, made and pinned by the daemon (the pause joins
-	// it); required without hostNetwork.
+	// NetnsPath, IPCPath and UTSPath are the pod's namespaces, made and pinned by the daemon
+	// (the pause joins them); the network namespace is required without hostNetwork. The
+	// monitor unpins them when it goes.
 	NetnsPath string `json:"netnsPath,omitempty"`
+	IPCPath   string `json:"ipcPath,omitempty"`
+	UTSPath   string `json:"utsPath,omitempty"`
 	// LoopbackUp asks the monitor to set lo up in the pod's network namespace: the daemon has no
 	// network of its own (--network=none) that does it with the pod's interface.
 	LoopbackUp     bool   `json:"loopbackUp,omitempty"`

@@ -68,19 +68,28 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *cri.SandboxConfig) (_ 
 	if err != nil {
 		return nil, err
 	}
-	// The pod's network namespace is made here, so that its network is set up while the
-	// monitor starts the pause, which joins it (as containerd makes the netns before the
-	// sandbox container). removeSandbox unpins it on failure.
-	netns := ""
-	if !pod.Spec.HostNetwork {
-		netns = r.p.Netns(id)
-		if err := nsfs.NewNetns(netns); err != nil {
-			return nil, err
-		}
+	// The pod's network, IPC and UTS namespaces are made here, with its hostname and sysctls
+	// set inside them (as CRI-O's pinns does), so that the network is set up while the
+	// monitor starts the pause, which joins them (as containerd makes the netns before the
+	// sandbox container). removeSandbox unpins them on failure.
+	sysctls, err := sandbox.PodSysctls(pod)
+	if err != nil {
+		return nil, err
 	}
+	pins := nsfs.PodNamespaces{Hostname: hostname, Sysctls: sysctls}
+	if !pod.Spec.HostNetwork {
+		pins.Net, pins.UTS = r.p.Netns(id), filepath.Join(r.p.NsDir(id), "uts")
+	}
+	if !pod.Spec.HostIPC {
+		pins.IPC = filepath.Join(r.p.NsDir(id), "ipc")
+	}
+	if err := nsfs.NewPodNamespaces(pins); err != nil {
+		return nil, err
+	}
+	netns := pins.Net
 	podCgroup := r.podCgroup(string(pod.UID))
 	spec, err := sandbox.PauseSpec(&sandbox.SpecInput{
-		NetnsPath:   netns,
+		Pinned:      map[string]string{"net": pins.Net, "ipc": pins.IPC, "uts": pins.UTS},
 		Pod:         pod,
 		Rootfs:      filepath.Join(dir, "rootfs"),
 		PauseBinary: r.binary,
@@ -103,7 +112,7 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *cri.SandboxConfig) (_ 
 		return nil, err
 	}
 	mcfg := monitor.Config{
-		NetnsPath: netns, LoopbackUp: netns != "" && r.cfg.Network == nil, Helper: r.runnerBin, PodUID: string(pod.UID), Hostname: hostname, CgroupParent: podCgroup,
+		NetnsPath: netns, IPCPath: pins.IPC, UTSPath: pins.UTS, LoopbackUp: netns != "" && r.cfg.Network == nil, Helper: r.runnerBin, PodUID: string(pod.UID), Hostname: hostname, CgroupParent: podCgroup,
 		HostNetwork: pod.Spec.HostNetwork, HostIPC: pod.Spec.HostIPC,
 		SharePID: pod.Spec.ShareProcessNamespace != nil && *pod.Spec.ShareProcessNamespace && !pod.Spec.HostPID,
 	}

@@ -33,7 +33,7 @@ import (
 //	    exit.json                   ExitRecord, written by the monitor when the process ended
 //	    rootfs/                     overlay mountpoint
 //	netns/<sandboxID>               the pod's net namespace, made and pinned by the daemon (nsenter --net=…)
-//	ns/<sandboxID>/{ipc,uts,pid}    pinned ipc/uts/pid namespaces
+//	ns/<sandboxID>/{ipc,uts,pid}    ipc, uts: made and pinned by the daemon; pid (shareProcessNamespace): by the monitor
 type paths = layout.Paths
 
 // containerRecord is what the daemon knows of a container from its creation; the rest of its

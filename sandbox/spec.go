@@ -3,6 +3,7 @@ package sandbox
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -42,9 +43,11 @@ type SpecInput struct {
 	PauseBinary string // host path of the static podrun binary, bind-mounted read-only at /pause
 	CgroupsPath string
 	Hostname    string // "" = PodHostname(Pod)
-	// NetnsPath, if set, is the pod's network namespace, already made (and pinned) by the
-	// caller: the pause joins it instead of making one. Ignored with hostNetwork.
-	NetnsPath string
+	// Pinned are the pod's namespaces ("net", "ipc", "uts") the caller already made and pinned
+	// (nsfs.NewPodNamespaces), by kind: the pause joins them instead of making them, and what
+	// the caller set inside them is left out of the spec (the hostname with "uts", the sysctls
+	// of a pinned namespace). Ignored for a namespace the pod takes from the host.
+	Pinned map[string]string
 	// OOMScoreAdjMin is the daemon's own oom_score_adj: the pause gets
 	// max(PauseOOMScoreAdj, OOMScoreAdjMin), as the daemon cannot go lower without
 	// CAP_SYS_RESOURCE. The zero value therefore gives the pause 0: pass the real value.
@@ -78,7 +81,8 @@ func PodHostname(pod *v1.Pod) (string, error) {
 // namespaces (each the host's with hostNetwork/hostIPC; uts follows hostNetwork) and, with
 // shareProcessNamespace, the pod's pid namespace where it is PID 1 and reaps zombies. It runs
 // /pause (the podrun binary) as 65535 with no capabilities, no_new_privs and a read-only root.
-// The pod's sysctls are set here only, since they apply to namespaces the pause holds.
+// The pod's sysctls go here (or are set by whoever pinned their namespace), never in an app
+// container's spec: they apply to the namespaces the pause holds.
 func PauseSpec(in *SpecInput) (*specs.Spec, error) {
 	switch {
 	case in == nil || in.Pod == nil:
@@ -89,12 +93,16 @@ func PauseSpec(in *SpecInput) (*specs.Spec, error) {
 		return nil, fmt.Errorf("pause spec: pause binary %q is not an absolute path", in.PauseBinary)
 	}
 	pod := in.Pod
-	sysctls, err := podSysctls(pod)
+	sysctls, err := PodSysctls(pod)
 	if err != nil {
 		return nil, fmt.Errorf("pause spec of pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
+	maps.DeleteFunc(sysctls, func(name, _ string) bool { return in.Pinned[SysctlNamespace(name)] != "" })
+	if len(sysctls) == 0 {
+		sysctls = nil
+	}
 	hostname := ""
-	if !pod.Spec.HostNetwork {
+	if !pod.Spec.HostNetwork && in.Pinned["uts"] == "" {
 		if hostname = in.Hostname; hostname == "" {
 			if hostname, err = PodHostname(pod); err != nil {
 				return nil, err
@@ -117,7 +125,7 @@ func PauseSpec(in *SpecInput) (*specs.Spec, error) {
 		},
 		Mounts: pauseMounts(in.PauseBinary),
 		Linux: &specs.Linux{
-			Namespaces:  pauseNamespaces(pod, in.NetnsPath),
+			Namespaces:  pauseNamespaces(pod, in.Pinned),
 			Sysctl:      sysctls,
 			CgroupsPath: in.CgroupsPath,
 			Resources: &specs.LinuxResources{
@@ -130,14 +138,15 @@ func PauseSpec(in *SpecInput) (*specs.Spec, error) {
 }
 
 // pauseNamespaces: a spec entry without a path is a new namespace, one with a path is joined
-// (netns: the pod's, made by the caller); an absent kind is the host's.
-func pauseNamespaces(pod *v1.Pod, netns string) []specs.LinuxNamespace {
+// (one the caller pinned); an absent kind is the host's.
+func pauseNamespaces(pod *v1.Pod, pinned map[string]string) []specs.LinuxNamespace {
 	var ns []specs.LinuxNamespace
 	if !pod.Spec.HostNetwork {
-		ns = append(ns, specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: netns}, specs.LinuxNamespace{Type: specs.UTSNamespace})
+		ns = append(ns, specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: pinned["net"]},
+			specs.LinuxNamespace{Type: specs.UTSNamespace, Path: pinned["uts"]})
 	}
 	if !pod.Spec.HostIPC {
-		ns = append(ns, specs.LinuxNamespace{Type: specs.IPCNamespace})
+		ns = append(ns, specs.LinuxNamespace{Type: specs.IPCNamespace, Path: pinned["ipc"]})
 	}
 	if share := pod.Spec.ShareProcessNamespace; share != nil && *share && !pod.Spec.HostPID {
 		ns = append(ns, specs.LinuxNamespace{Type: specs.PIDNamespace})
@@ -158,11 +167,11 @@ func pauseMounts(pauseBinary string) []specs.Mount {
 	}
 }
 
-// podSysctls maps the pod's securityContext.sysctls (slash or dot form) to the spec. Only
+// PodSysctls maps the pod's securityContext.sysctls (slash or dot form) to dot form. Only
 // sysctls of a namespace the pause owns can be set: a node-wide sysctl, a net.* one with
 // hostNetwork or an IPC one with hostIPC would change the host, and is an error (the pod
 // manager's admission should have rejected the pod already).
-func podSysctls(pod *v1.Pod) (map[string]string, error) {
+func PodSysctls(pod *v1.Pod) (map[string]string, error) {
 	sc := pod.Spec.SecurityContext
 	if sc == nil || len(sc.Sysctls) == 0 {
 		return nil, nil

@@ -109,8 +109,8 @@ func TestPauseSpecNamespacesAndHostname(t *testing.T) {
 	tests := []struct {
 		name     string
 		mut      func(*v1.Pod)
-		hostname string // SpecInput.Hostname
-		netns    string // SpecInput.NetnsPath
+		hostname string            // SpecInput.Hostname
+		pinned   map[string]string // SpecInput.Pinned
 		wantNS   map[specs.LinuxNamespaceType]string
 		wantHost string
 	}{
@@ -121,17 +121,21 @@ func TestPauseSpecNamespacesAndHostname(t *testing.T) {
 		{name: "shareProcessNamespace with hostPID", mut: func(p *v1.Pod) { p.Spec.ShareProcessNamespace, p.Spec.HostPID = ptr(true), true }, wantNS: all, wantHost: "web"},
 		{name: "hostNetwork: host net and uts, no hostname", mut: func(p *v1.Pod) { p.Spec.HostNetwork = true },
 			wantNS: map[specs.LinuxNamespaceType]string{specs.IPCNamespace: "", specs.MountNamespace: ""}},
-		{name: "network namespace made by the caller: joined", netns: "/run/podrun/netns/x",
+		{name: "network namespace made by the caller: joined", pinned: map[string]string{"net": "/run/podrun/netns/x"},
 			wantNS: map[specs.LinuxNamespaceType]string{specs.NetworkNamespace: "/run/podrun/netns/x", specs.UTSNamespace: "", specs.IPCNamespace: "", specs.MountNamespace: ""}, wantHost: "web"},
-		{name: "hostNetwork ignores a network namespace path", netns: "/run/podrun/netns/x", mut: func(p *v1.Pod) { p.Spec.HostNetwork = true },
-			wantNS: map[specs.LinuxNamespaceType]string{specs.IPCNamespace: "", specs.MountNamespace: ""}},
+		{name: "net, ipc and uts made by the caller: joined, hostname set by the caller", pinned: map[string]string{"net": "/n", "ipc": "/i", "uts": "/u"},
+			wantNS: map[specs.LinuxNamespaceType]string{specs.NetworkNamespace: "/n", specs.UTSNamespace: "/u", specs.IPCNamespace: "/i", specs.MountNamespace: ""}},
+		{name: "shareProcessNamespace with pinned namespaces: a new pid namespace", mut: func(p *v1.Pod) { p.Spec.ShareProcessNamespace = ptr(true) }, pinned: map[string]string{"net": "/n", "ipc": "/i", "uts": "/u"},
+			wantNS: map[specs.LinuxNamespaceType]string{specs.NetworkNamespace: "/n", specs.UTSNamespace: "/u", specs.IPCNamespace: "/i", specs.PIDNamespace: "", specs.MountNamespace: ""}},
+		{name: "hostNetwork ignores pinned net and uts", pinned: map[string]string{"net": "/n", "uts": "/u", "ipc": "/i"}, mut: func(p *v1.Pod) { p.Spec.HostNetwork = true },
+			wantNS: map[specs.LinuxNamespaceType]string{specs.IPCNamespace: "/i", specs.MountNamespace: ""}},
 		{name: "hostIPC", mut: func(p *v1.Pod) { p.Spec.HostIPC = true },
 			wantNS: map[specs.LinuxNamespaceType]string{specs.NetworkNamespace: "", specs.UTSNamespace: "", specs.MountNamespace: ""}, wantHost: "web"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := pauseInput(testPod(tt.mut))
-			in.Hostname, in.NetnsPath = tt.hostname, tt.netns
+			in.Hostname, in.Pinned = tt.hostname, tt.pinned
 			s, err := PauseSpec(in)
 			if err != nil {
 				t.Fatal(err)
@@ -154,6 +158,7 @@ func TestPauseSpecSysctls(t *testing.T) {
 		name             string
 		sysctls          map[string]string
 		hostNet, hostIPC bool
+		pinned           map[string]string // SpecInput.Pinned
 		want             map[string]string
 		wantErr          string
 	}{
@@ -168,6 +173,12 @@ func TestPauseSpecSysctls(t *testing.T) {
 		{name: "net with hostNetwork", sysctls: map[string]string{"net.core.somaxconn": "1"}, hostNet: true, wantErr: "host net"},
 		{name: "ipc with hostIPC", sysctls: map[string]string{"kernel.shmmax": "1"}, hostIPC: true, wantErr: "host ipc"},
 		{name: "ipc with hostNetwork", sysctls: map[string]string{"kernel.shmmax": "1"}, hostNet: true, want: map[string]string{"kernel.shmmax": "1"}},
+		{name: "those of pinned namespaces are the pinner's", sysctls: map[string]string{"net.core.somaxconn": "1", "kernel.shmmax": "1"},
+			pinned: map[string]string{"net": "/n"}, want: map[string]string{"kernel.shmmax": "1"}},
+		{name: "all pinned: none left", sysctls: map[string]string{"net.core.somaxconn": "1", "kernel.shmmax": "1"},
+			pinned: map[string]string{"net": "/n", "ipc": "/i"}},
+		{name: "pinned or not, a node-wide one is an error", sysctls: map[string]string{"vm.swappiness": "1"},
+			pinned: map[string]string{"net": "/n", "ipc": "/i"}, wantErr: "not namespaced"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -178,7 +189,9 @@ func TestPauseSpecSysctls(t *testing.T) {
 					p.Spec.SecurityContext.Sysctls = append(p.Spec.SecurityContext.Sysctls, v1.Sysctl{Name: k, Value: v})
 				}
 			})
-			s, err := PauseSpec(pauseInput(pod))
+			in := pauseInput(pod)
+			in.Pinned = tt.pinned
+			s, err := PauseSpec(in)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)

@@ -1,15 +1,18 @@
-// Package nsfs pins namespaces to files, brings a pinned network namespace's loopback up and
-// mounts a pod's shm: what the monitor does to a pod's namespaces, without package sandbox's
-// Kubernetes types.
+// Package nsfs makes and pins namespaces, brings a pinned network namespace's loopback up and
+// mounts a pod's shm: what the daemon and the monitor do to a pod's namespaces, without
+// package sandbox's Kubernetes types.
 package nsfs
 
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -36,51 +39,145 @@ func PinNamespace(pid int, kind, target string) error {
 	return nil
 }
 
-// NewNetns makes a new network namespace pinned at target (made here), as `ip netns add`
-// does: a locked thread of ours unshares its network namespace, the namespace is bind-mounted
-// on target, and the thread goes back to its namespace. A thread that could not go back stays
-// locked to its goroutine, which then ends: the Go runtime retires such a thread, or, the
-// main thread, parks it for good.
-func NewNetns(target string) error {
-	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-		return fmt.Errorf("new network namespace: %w", err)
+// PodNamespaces are the namespaces NewPodNamespaces makes for a pod, each pinned at its path
+// ("" = not made: the pod uses the host's), and what is set inside them before anything
+// joins them.
+type PodNamespaces struct {
+	Net, IPC, UTS string
+	// Hostname is set in the new UTS namespace (required with UTS).
+	Hostname string
+	// Sysctls (dot form, as sandbox.NormalizeSysctlName gives them) are written from inside
+	// the new namespaces: net.* ones land in Net, the IPC ones in IPC.
+	Sysctls map[string]string
+}
+
+// NewPodNamespaces makes a pod's network, IPC and UTS namespaces and pins each at its path
+// (made here), as CRI-O's pinns does before the pod's infra container: a locked thread of ours
+// unshares them all at once, sets the hostname and the sysctls, bind-mounts each namespace on
+// its path and goes back to its own namespaces. A thread that could not go back stays locked
+// to its goroutine, which then ends: the Go runtime retires such a thread, or, the main
+// thread, parks it for good. On error nothing is left pinned.
+func NewPodNamespaces(ns PodNamespaces) (retErr error) {
+	kinds := []struct {
+		name, path string
+		flag       int
+	}{{"net", ns.Net, unix.CLONE_NEWNET}, {"ipc", ns.IPC, unix.CLONE_NEWIPC}, {"uts", ns.UTS, unix.CLONE_NEWUTS}}
+	flags := 0
+	var made []string
+	defer func() {
+		if retErr != nil {
+			for _, p := range made {
+				unmountRemove(p) //nolint:errcheck // best effort: it was ours
+			}
+			retErr = fmt.Errorf("new pod namespaces: %w", retErr)
+		}
+	}()
+	for _, k := range kinds {
+		if k.path == "" {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(k.path), 0o755); err != nil {
+			return err
+		}
+		f, err := os.OpenFile(k.path, os.O_CREATE|os.O_EXCL|os.O_RDONLY, 0o444)
+		if err != nil {
+			return err
+		}
+		f.Close()
+		made = append(made, k.path)
+		flags |= k.flag
 	}
-	f, err := os.OpenFile(target, os.O_CREATE|os.O_EXCL|os.O_RDONLY, 0o444)
-	if err != nil {
-		return fmt.Errorf("new network namespace: %w", err)
+	if flags == 0 {
+		return nil
 	}
-	f.Close()
+	if ns.UTS != "" && ns.Hostname == "" {
+		return errors.New("a new UTS namespace needs a hostname")
+	}
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
-		self := "/proc/" + strconv.Itoa(os.Getpid()) + "/task/" + strconv.Itoa(unix.Gettid()) + "/ns/net"
-		orig, err := unix.Open(self, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("open %s: %w", self, err)
-			return
+		self := "/proc/" + strconv.Itoa(os.Getpid()) + "/task/" + strconv.Itoa(unix.Gettid()) + "/ns/"
+		var orig []int // the thread's own namespaces, in kinds' order of those made
+		defer func() {
+			for _, fd := range orig {
+				unix.Close(fd)
+			}
+		}()
+		for _, k := range kinds {
+			if k.path == "" {
+				continue
+			}
+			fd, err := unix.Open(self+k.name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				runtime.UnlockOSThread()
+				errc <- err
+				return
+			}
+			orig = append(orig, fd)
 		}
-		defer unix.Close(orig)
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			// Still in its namespace: the thread may serve others again.
+		if err := unix.Unshare(flags); err != nil {
+			// Still in its namespaces: the thread may serve others again.
 			runtime.UnlockOSThread()
 			errc <- fmt.Errorf("unshare: %w", err)
 			return
 		}
-		err = unix.Mount(self, target, "", unix.MS_BIND, "")
-		if err != nil {
-			err = fmt.Errorf("bind %s on %s: %w", self, target, err)
+		err := setInside(ns)
+		for _, k := range kinds {
+			if k.path == "" || err != nil {
+				continue
+			}
+			if err = unix.Mount(self+k.name, k.path, "", unix.MS_BIND, ""); err != nil {
+				err = fmt.Errorf("bind %s%s on %s: %w", self, k.name, k.path, err)
+			}
 		}
-		if serr := unix.Setns(orig, unix.CLONE_NEWNET); serr == nil {
+		back := true
+		i := 0
+		for _, k := range kinds {
+			if k.path == "" {
+				continue
+			}
+			if unix.Setns(orig[i], k.flag) != nil {
+				back = false
+			}
+			i++
+		}
+		if back {
 			runtime.UnlockOSThread()
 		}
 		errc <- err
 	}()
-	if err := <-errc; err != nil {
-		os.Remove(target)
-		return fmt.Errorf("new network namespace: %w", err)
+	return <-errc
+}
+
+// setInside sets the hostname and writes the sysctls from a thread inside the new namespaces
+// (/proc/sys/net and the IPC sysctls are those of the writing thread's namespaces).
+func setInside(ns PodNamespaces) error {
+	if ns.UTS != "" {
+		if err := unix.Sethostname([]byte(ns.Hostname)); err != nil {
+			return fmt.Errorf("sethostname %q: %w", ns.Hostname, err)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(ns.Sysctls)) {
+		if err := os.WriteFile(SysctlPath(name), []byte(ns.Sysctls[name]), 0); err != nil {
+			return fmt.Errorf("sysctl %s=%q: %w", name, ns.Sysctls[name], err)
+		}
 	}
 	return nil
+}
+
+// SysctlPath is the /proc/sys file of a dot-form sysctl name, where a '/' stands for a dot
+// inside one component ("net.ipv4.conf.eth0/100.rp_filter" →
+// /proc/sys/net/ipv4/conf/eth0.100/rp_filter).
+func SysctlPath(name string) string {
+	return "/proc/sys/" + strings.Map(func(r rune) rune {
+		switch r {
+		case '.':
+			return '/'
+		case '/':
+			return '.'
+		}
+		return r
+	}, name)
 }
 
 // Unpin unmounts and removes a pinned namespace file; a missing file is not an error.
