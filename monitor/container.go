@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/podrun/podrun/cri/sandboxstate"
 	"github.com/podrun/podrun/crilog"
 	"github.com/podrun/podrun/internal/atomicfile"
 	"github.com/podrun/podrun/internal/layout"
@@ -280,6 +281,19 @@ func (m *monitor) startContainer(id string) error {
 	case <-mc.done:
 		return fmt.Errorf("start container %s: already exited", id)
 	default:
+	}
+	// A container may be made while the pause is (see setup); it starts only once the pause
+	// runs, as on a kubelet no container runs before its sandbox.
+	select {
+	case <-m.pauseSettled:
+	case <-time.After(time.Minute):
+		return fmt.Errorf("start container %s: the pause is not up after a minute", id)
+	}
+	m.mu.Lock()
+	ready := m.status.State == sandboxstate.Ready
+	m.mu.Unlock()
+	if !ready {
+		return fmt.Errorf("start container %s: the sandbox is not ready", id)
 	}
 	now := time.Now().UTC()
 	m.mu.Lock()

@@ -42,13 +42,23 @@ type helperOpts struct {
 
 // runHelper is helper with opts.
 func (m *monitor) runHelper(op, id string, stdin []byte, files []*os.File, args []string, out any, held bool, opts helperOpts) error {
+	hp, err := m.startHelper(op, id, stdin, files, args, held)
+	if err != nil {
+		return err
+	}
+	return m.awaitHelper(hp, op, id, out, held, opts)
+}
+
+// startHelper starts `<Helper> monitor helper op --id id args…` (see helper); awaitHelper
+// reads its answer.
+func (m *monitor) startHelper(op, id string, stdin []byte, files []*os.File, args []string, held bool) (*helperProc, error) {
 	cmd := exec.Command(m.cfg.Helper, helperproto.Args(op, m.p.State, id, args...)...)
 	cmd.Stdin = bytes.NewReader(stdin)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return fmt.Errorf("%s %s: helper: %w", op, id, err)
+		return nil, fmt.Errorf("%s %s: helper: %w", op, id, err)
 	}
 	cmd.ExtraFiles = files
 	cmd.Dir = "/"
@@ -63,10 +73,9 @@ func (m *monitor) runHelper(op, id string, stdin []byte, files []*os.File, args 
 		m.spawnMu.Unlock()
 	}
 	if err != nil {
-		return fmt.Errorf("%s %s: start helper: %w", op, id, err)
+		return nil, fmt.Errorf("%s %s: start helper: %w", op, id, err)
 	}
-	hp := &helperProc{pid: cmd.Process.Pid, stdout: stdout, stderr: stderr.String, wait: cmd.Wait}
-	return m.awaitHelper(hp, op, id, out, held, opts)
+	return &helperProc{pid: cmd.Process.Pid, stdout: stdout, stderr: stderr.String, wait: cmd.Wait}, nil
 }
 
 // helperProc is a started helper: its pid, its stdout, what it wrote on stderr (once

@@ -57,6 +57,13 @@ type monitor struct {
 
 	pauseUp   bool // the pause was started (by setup)
 	pauseDone chan struct{}
+	// pauseSettled is closed once the pause's create is over and pauseUp says how it went
+	// (with an early start, after setup: see pauseStarted).
+	pauseSettled chan struct{}
+	// published is closed after setup, which set setupFailed before: an early pause's
+	// outcome is recorded only then.
+	published   chan struct{}
+	setupFailed bool
 
 	mu   sync.Mutex
 	ctrs map[string]*monContainer
@@ -116,12 +123,15 @@ func Main(args []string) int {
 		p: layout.Paths{State: *state}, id: *id, log: log, helperPid: *helperPid,
 		ctrs: map[string]*monContainer{}, known: map[int]bool{},
 		stop: make(chan struct{}), pauseDone: make(chan struct{}),
+		pauseSettled: make(chan struct{}), published: make(chan struct{}),
 	}
 	if !layout.ValidID(*id) {
 		fmt.Fprintf(ready, "error: invalid sandbox id %q\n", *id)
 		return 2
 	}
 	ln, err := m.setup(ready)
+	m.setupFailed = err != nil
+	close(m.published)
 	if err != nil {
 		log.Error("setup failed", "err", err)
 		if m.helperPid > 0 && !m.helperAwaited {
@@ -141,7 +151,10 @@ func Main(args []string) int {
 		fmt.Fprintln(ready, "ok")
 		ready.Close()
 	}
-	log.Info("sandbox ready", "pause", m.status.Pid)
+	m.mu.Lock()
+	pausePid := m.status.Pid
+	m.mu.Unlock()
+	log.Info("sandbox ready", "pause", pausePid)
 	// From now on the heap is tiny, so a low GC target is cheap.
 	debug.SetGCPercent(20)
 	debug.FreeOSMemory()
@@ -230,72 +243,105 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 		}
 		return nil
 	}
+	// early: every namespace of the pod exists already (the daemon's pins; no pid namespace of
+	// the pause's to wait for), so the monitor reports ready, and the pod's first container is
+	// made, while the helper still makes the pause: the two inits run side by side. Until the
+	// pause runs, sandbox.json says Starting (and who makes it).
+	early := !mcfg.SharePID
+	if early {
+		if err := pin(0); err != nil {
+			return nil, err
+		}
+	}
 	// The pause's helper stays to make the pod's first container (helperproto.NextArg) when
 	// asked on a socket, its fd 3. The pause's stdio is /dev/null: it never writes.
-	var res helperproto.Result
-	var err error
 	next := &nextHelper{gone: make(chan struct{})}
 	m.cleanups = append(m.cleanups, m.closeNext)
 	opts := helperOpts{onPid: pin, gone: next.gone}
+	if early {
+		opts.onPid = func(int) error { return nil } // pinned already
+	}
 	m.spawnMu.Lock()
+	var hp *helperProc
+	var err error
 	if m.helperPid > 0 {
 		// podrun-launch started it while we started.
 		unix.CloseOnExec(6)
 		next.sock = os.NewFile(6, "next")
 		m.known[m.helperPid] = true
 		m.helperAwaited = true
-		err = m.awaitHelper(adoptHelper(m.helperPid), "create", m.id, &res, true, opts)
+		hp = adoptHelper(m.helperPid)
 	} else {
 		var launch []byte
 		var helperSock *os.File
 		if launch, err = os.ReadFile(filepath.Join(dir, LaunchFile)); err == nil {
 			if next.sock, helperSock, err = newSockPair("next", unix.SOCK_SEQPACKET); err == nil {
-				err = m.runHelper("create", m.id, launch, []*os.File{helperSock}, helperproto.PauseArgs(), &res, true, opts)
+				hp, err = m.startHelper("create", m.id, launch, []*os.File{helperSock}, helperproto.PauseArgs(), true)
 				helperSock.Close()
 			}
 		}
 	}
-	pid := res.Pid
-	if err == nil {
-		m.known[pid] = true
-		m.pauseUp = true
-		m.next = next
-	} else if next.sock != nil {
-		next.sock.Close()
-	}
-	m.spawnMu.Unlock()
-	if err == nil && !pinned {
-		err = pin(pid) // a helper that did not report early
-	}
 	if err != nil {
+		m.spawnMu.Unlock()
+		if next.sock != nil {
+			next.sock.Close()
+		}
 		return nil, fmt.Errorf("start pause: %w", err)
 	}
-	go func() {
-		// The pause is the helper's child while the helper waits for the first container.
-		<-next.gone
-		reapChild(pid) //nolint:errcheck // the exit status of the pause does not matter
-		m.spawnMu.Lock()
-		delete(m.known, pid)
+	if early {
+		m.next = next
 		m.spawnMu.Unlock()
-		close(m.pauseDone)
-		m.mu.Lock()
-		stopping := m.status.State == sandboxstate.NotReady
-		m.status.State = sandboxstate.NotReady
-		m.status.Pid = 0
-		st := m.status
-		m.mu.Unlock()
-		if !stopping {
-			m.log.Warn("pause exited")
+		// Undone before the pause's destroy: never while its create runs.
+		m.cleanups = append(m.cleanups, func() { <-m.pauseSettled })
+		go func() {
+			var res helperproto.Result
+			err := m.awaitHelper(hp, "create", m.id, &res, false, opts)
+			<-m.published
+			m.pauseStarted(res.Pid, next, err)
+		}()
+	} else {
+		var res helperproto.Result
+		err = m.awaitHelper(hp, "create", m.id, &res, true, opts)
+		pid := res.Pid
+		if err == nil {
+			m.known[pid] = true
+			m.pauseUp = true
+			m.next = next
+		} else if next.sock != nil {
+			next.sock.Close()
 		}
-		atomicfile.WriteJSON(m.p.SandboxFile(m.id, "sandbox.json"), st) //nolint:errcheck
-	}()
-
-	if err := <-moved; err != nil {
-		m.log.Warn("monitor stays in the daemon's cgroup", "err", err)
+		m.spawnMu.Unlock()
+		close(m.pauseSettled)
+		if err == nil && !pinned {
+			err = pin(pid) // a helper that did not report early
+		}
+		if err != nil {
+			return nil, fmt.Errorf("start pause: %w", err)
+		}
+		go m.watchPause(pid, next)
+		st.Pid = pid
+		if _, t, err := procstat.Stat(pid); err == nil {
+			st.PidStartTime = t
+		}
 	}
-	st.Pid = pid
-	if _, t, err := procstat.Stat(pid); err == nil {
-		st.PidStartTime = t
+
+	movedDone := func() {
+		if err := <-moved; err != nil {
+			m.log.Warn("monitor stays in the daemon's cgroup", "err", err)
+		}
+	}
+	if early {
+		// Ready without waiting for the move's RCU grace period (see moveToPodCgroup).
+		go movedDone()
+	} else {
+		movedDone()
+	}
+	if st.Pid == 0 {
+		st.Starting = true
+		st.MonitorPid = os.Getpid()
+		if _, t, err := procstat.Stat(st.MonitorPid); err == nil {
+			st.MonitorStartTime = t
+		}
 	}
 	st.CreatedAt = time.Now().UTC()
 	if !mcfg.HostIPC {
@@ -306,7 +352,9 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 		m.cleanups = append(m.cleanups, func() { nsfs.UnmountShm(shm) }) //nolint:errcheck
 		st.ShmPath = shm
 	}
+	m.mu.Lock()
 	m.status = st
+	m.mu.Unlock()
 	if err := atomicfile.WriteJSON(filepath.Join(dir, "sandbox.json"), st); err != nil {
 		return nil, fmt.Errorf("write sandbox.json: %w", err)
 	}
@@ -330,6 +378,67 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 		return nil, err
 	}
 	return ln, nil
+}
+
+// watchPause marks the sandbox NotReady when the pause exits. The pause is the helper's
+// child while the helper waits for the first container, ours afterwards.
+func (m *monitor) watchPause(pid int, next *nextHelper) {
+	<-next.gone
+	reapChild(pid) //nolint:errcheck // the exit status of the pause does not matter
+	m.spawnMu.Lock()
+	delete(m.known, pid)
+	m.spawnMu.Unlock()
+	close(m.pauseDone)
+	m.mu.Lock()
+	stopping := m.status.State == sandboxstate.NotReady
+	m.status.State = sandboxstate.NotReady
+	m.status.Pid = 0
+	st := m.status
+	m.mu.Unlock()
+	if !stopping {
+		m.log.Warn("pause exited")
+	}
+	atomicfile.WriteJSON(m.p.SandboxFile(m.id, "sandbox.json"), st) //nolint:errcheck
+}
+
+// pauseStarted records the outcome of a pause started early (see setup), once setup is over:
+// its pid in sandbox.json, or, when it failed, the sandbox NotReady (the daemon then stops
+// and removes it, as after a pause's death).
+func (m *monitor) pauseStarted(pid int, next *nextHelper, err error) {
+	defer close(m.pauseSettled)
+	if m.setupFailed {
+		return
+	}
+	var t uint64
+	if err == nil {
+		if _, t, err = procstat.Stat(pid); err != nil {
+			err = fmt.Errorf("pause %d: %w", pid, err)
+		}
+	}
+	m.spawnMu.Lock()
+	if err == nil {
+		m.known[pid] = true
+		m.pauseUp = true
+	}
+	m.spawnMu.Unlock()
+	m.mu.Lock()
+	m.status.Starting = false
+	if err == nil {
+		m.status.Pid, m.status.PidStartTime = pid, t
+	} else {
+		m.status.State = sandboxstate.NotReady
+	}
+	st := m.status
+	m.mu.Unlock()
+	if err != nil {
+		m.log.Error("start pause", "err", err)
+		m.closeNext()
+	} else {
+		go m.watchPause(pid, next)
+	}
+	if err := atomicfile.WriteJSON(m.p.SandboxFile(m.id, "sandbox.json"), st); err != nil {
+		m.log.Error("write sandbox.json", "err", err)
+	}
 }
 
 // LaunchFile, in the sandbox dir, is the pause's spec converted by the daemon for libcontainer

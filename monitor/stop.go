@@ -20,6 +20,10 @@ func (m *monitor) stopAll() {
 		case <-time.After(10 * time.Second):
 		}
 	}
+	select {
+	case <-m.pauseSettled: // a pause still being made is killed once it runs
+	case <-time.After(30 * time.Second):
+	}
 	if m.pauseUp {
 		m.killContainer(m.id)
 		select {

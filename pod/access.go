@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/podrun/podrun/cri"
 	v1 "k8s.io/api/core/v1"
@@ -153,7 +154,14 @@ func (m *Manager) Inspect(ctx context.Context, namespace, name string) (*Inspect
 	out := &Inspect{Containers: []InspectContainer{}}
 	if sandboxID != "" {
 		out.Sandbox.ID = sandboxID
-		if sb, err := m.cfg.Runtime.PodSandboxStatus(ctx, sandboxID); err == nil {
+		sb, err := m.cfg.Runtime.PodSandboxStatus(ctx, sandboxID)
+		// A pause still being made (its pod's first container may be made meanwhile) has
+		// no pid yet: it is a matter of milliseconds.
+		for deadline := time.Now().Add(2 * time.Second); err == nil && sb.Starting && time.Now().Before(deadline) && ctx.Err() == nil; {
+			time.Sleep(2 * time.Millisecond)
+			sb, err = m.cfg.Runtime.PodSandboxStatus(ctx, sandboxID)
+		}
+		if err == nil {
 			out.Sandbox.Pid = sb.Pid
 			out.Sandbox.Namespaces = sb.Namespaces
 		}

@@ -38,7 +38,8 @@ type paths = layout.Paths
 // The container's init does not depend on the helper: the helper is not a subreaper, so the
 // init's parent is the monitor (the subreaper above it) as soon as the helper exits, and the
 // monitor waits for it and owns its stdio as before. The pause's helper lives a little longer:
-// it makes the pod's first container too (serveNext), sparing a pod's start one process start.
+// it makes the pod's first container too (serveNext, while it makes the pause), sparing a
+// pod's start one process start.
 
 type helperResult = helperproto.Result
 
@@ -76,11 +77,26 @@ func helperMain(args []string) int {
 		var res *helperResult
 		var launch []byte
 		var files [4]*os.File
+		var served chan struct{}
+		var giveUp *os.File // closed: serveNext takes no request any more
 		if *next && *stdio != "" {
 			err = errors.New("--next takes fd 3: no --stdio with it")
 		} else if launch, err = io.ReadAll(os.Stdin); err == nil {
 			if files, err = stdioFiles(*stdio); err == nil {
-				res, err = helperCreate(p, *id, launch, files, *run, *earlyPid)
+				if *next {
+					// The pod's first container may be asked for while the pause is still
+					// being made: its namespaces are pinned already, and its init and the
+					// pause's run side by side.
+					unix.CloseOnExec(3) // before the pause's init is forked: see serveNext
+					var stop *os.File
+					if stop, giveUp, err = os.Pipe(); err == nil {
+						served = make(chan struct{})
+						go func() { serveNext(p, 3, stop); stop.Close(); close(served) }()
+					}
+				}
+				if err == nil {
+					res, err = helperCreate(p, *id, launch, files, *run, *earlyPid)
+				}
 			}
 		}
 		if err == nil {
@@ -90,8 +106,13 @@ func helperMain(args []string) int {
 			// The monitor goes on at the end of the answer, not at our exit.
 			err = os.Stdout.Close()
 		}
-		if err == nil && *next {
-			serveNext(p, 3)
+		if served != nil {
+			if err != nil {
+				// No pause: no first container either, unless its request came already.
+				giveUp.Close()
+			}
+			<-served
+			giveUp.Close()
 		}
 	case "signal":
 		var c *libcontainer.Container

@@ -20,12 +20,16 @@ const maxNextRequest = 1 << 20
 // container when the monitor asks on the socket fd, sparing a pod's start the start of a
 // second helper process (a Go program's start-up, ≈ 3 ms here, and JSON decoders that are
 // warm by now). It answers once and returns; it returns without a request when the socket
-// closes or after helperproto.NextLinger.
-func serveNext(p paths, fd int) {
+// closes, after helperproto.NextLinger, or once stop (a pipe's read end, may be nil) sees its
+// writer closed (the pause failed) without a request come first.
+func serveNext(p paths, fd int, stop *os.File) {
 	unix.CloseOnExec(fd) // the inits started from here must not keep the monitor's socket
 	defer unix.Close(fd)
 	deadline := time.Now().Add(helperproto.NextLinger)
 	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	if stop != nil {
+		pfd = append(pfd, unix.PollFd{Fd: int32(stop.Fd()), Events: unix.POLLIN})
+	}
 	for {
 		left := time.Until(deadline)
 		if left <= 0 {
@@ -35,7 +39,7 @@ func serveNext(p paths, fd int) {
 		if err == unix.EINTR {
 			continue
 		}
-		if err != nil || n == 0 {
+		if err != nil || n == 0 || pfd[0].Revents == 0 {
 			return
 		}
 		break

@@ -217,6 +217,26 @@ func runSandbox(t *testing.T, r *Runtime, pod *v1.Pod) *cri.SandboxStatus {
 		pid, _ := strconv.Atoi(string(b))
 		monitorPids.Store(sb.ID, pid)
 	}
+	return waitPauseUp(t, r, sb)
+}
+
+// waitPauseUp returns the sandbox's status once its pause runs: RunPodSandbox may return
+// while the pause is still being made (Starting).
+func waitPauseUp(t *testing.T, r *Runtime, sb *cri.SandboxStatus) *cri.SandboxStatus {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); sb.Starting; {
+		if time.Now().After(deadline) {
+			t.Fatalf("sandbox %s: pause still starting after 10s", sb.ID)
+		}
+		time.Sleep(2 * time.Millisecond)
+		var err error
+		if sb, err = r.PodSandboxStatus(context.Background(), sb.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sb.State != cri.SandboxReady || sb.Pid == 0 {
+		t.Fatalf("sandbox %s: %s, pause pid %d", sb.ID, sb.State, sb.Pid)
+	}
 	return sb
 }
 
@@ -857,7 +877,7 @@ func TestFailuresLeaveNothing(t *testing.T) {
 	r := newTestRuntime(t)
 	ctx := context.Background()
 
-	// The pause fails to start (a sysctl value the kernel refuses): the monitor reports it.
+	// A sysctl value the kernel refuses: the daemon's pinning of the pod's namespaces fails.
 	pod := testPod("badsysctl", false)
 	pod.Spec.SecurityContext = &v1.PodSecurityContext{Sysctls: []v1.Sysctl{{Name: "kernel.shm_rmid_forced", Value: "not-a-number"}}}
 	_, err := r.RunPodSandbox(ctx, &cri.SandboxConfig{Pod: pod})
@@ -902,6 +922,84 @@ func TestFailuresLeaveNothing(t *testing.T) {
 		t.Fatal("sandbox without a monitor started")
 	}
 	assertStateEmpty(t, r)
+}
+
+// TestPauseFailsAfterReady: the monitor reports ready while the pause is still being made,
+// and the pod's first container is made meanwhile. A pause that then fails (here: its binary
+// is missing) turns the sandbox NotReady, the container made meanwhile never starts, and
+// stopping and removing the sandbox leaves nothing. A container that starts does so only
+// once the pause runs.
+func TestPauseFailsAfterReady(t *testing.T) {
+	r := newTestRuntime(t)
+	ctx := context.Background()
+
+	pod := testPod("pauseorder", false)
+	sb, err := r.RunPodSandbox(ctx, &cri.SandboxConfig{Pod: pod, LogDirectory: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("RunPodSandbox returned with the pause starting: %v", sb.Starting)
+	id, _ := createContainer(t, r, sb, pod, "c", "sleep", "1000")
+	if err := r.StartContainer(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := r.PodSandboxStatus(ctx, sb.ID); err != nil || st.Starting || st.Pid == 0 || !alive(st.Pid) {
+		t.Errorf("a container started before its pause: sandbox %+v, %v", st, err)
+	}
+	if err := r.StopPodSandbox(ctx, sb.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.RemovePodSandbox(ctx, sb.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	bin := r.binary
+	r.binary = filepath.Join(t.TempDir(), "no-pause")
+	pod = testPod("latepause", false)
+	sb, err = r.RunPodSandbox(ctx, &cri.SandboxConfig{Pod: pod, LogDirectory: t.TempDir()})
+	r.binary = bin
+	if err != nil {
+		t.Fatalf("the monitor waited for the pause: %v", err)
+	}
+	id, createErr := "", error(nil)
+	if st, err := r.PodSandboxStatus(ctx, sb.ID); err == nil && st.State == cri.SandboxReady {
+		c := &v1.Container{Name: "c", Image: "busybox", Command: []string{"sleep", "1000"}, ImagePullPolicy: v1.PullNever}
+		id, createErr = r.CreateContainer(ctx, sb.ID, &cri.ContainerConfig{Pod: pod, Container: c, LogPath: filepath.Join(t.TempDir(), "c.log"), Image: &cri.Image{ID: "sha256:x"}})
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := r.PodSandboxStatus(ctx, sb.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.State == cri.SandboxNotReady {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sandbox with a failed pause: %+v", st)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if id != "" {
+		if err := r.StartContainer(ctx, id); err == nil {
+			t.Error("a container of a sandbox whose pause failed started")
+		}
+	} else {
+		t.Logf("container not made: %v", createErr)
+	}
+	if b, _ := os.ReadFile(r.p.SandboxFile(sb.ID, "monitor.log")); !bytes.Contains(b, []byte("start pause")) {
+		t.Errorf("monitor.log does not tell the pause failed: %s", b)
+	}
+	if err := r.StopPodSandbox(ctx, sb.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.RemovePodSandbox(ctx, sb.ID); err != nil {
+		t.Fatal(err)
+	}
+	assertStateEmpty(t, r)
+	if d := cgroupDirs(r.podCgroup(string(pod.UID))); len(d) > 0 {
+		t.Errorf("cgroups left: %v", d)
+	}
 }
 
 func assertStateEmpty(t *testing.T, r *Runtime) {

@@ -20,8 +20,14 @@ type Status struct {
 	Pid    int    `json:"pid"` // pid of the pause process in the host pid namespace; 0 when not running
 	// PidStartTime is the pause's start time (/proc/<pid>/stat field 22): with Pid, it tells
 	// the pause from a later process with the same pid. 0 when unknown.
-	PidStartTime uint64    `json:"pidStartTime,omitempty"`
-	CreatedAt    time.Time `json:"createdAt"`
+	PidStartTime uint64 `json:"pidStartTime,omitempty"`
+	// Starting: the pause is still being made, its namespaces exist (the daemon pinned them)
+	// and containers may be made in them; Pid is 0 until it runs. The monitor making it,
+	// MonitorPid with its start time, is what is alive meanwhile.
+	Starting         bool      `json:"starting,omitempty"`
+	MonitorPid       int       `json:"monitorPid,omitempty"`
+	MonitorStartTime uint64    `json:"monitorStartTime,omitempty"`
+	CreatedAt        time.Time `json:"createdAt"`
 	// Namespaces maps "net", "ipc", "uts" (and "pid" with shareProcessNamespace) to the pinned
 	// namespace files (/run/podrun/netns/<id>, /run/podrun/ns/<id>/ipc…). Host namespaces are
 	// absent from the map.
