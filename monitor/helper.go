@@ -92,6 +92,10 @@ type helperProc struct {
 func adoptHelper(pid int) *helperProc {
 	for _, fd := range []int{4, 5} {
 		unix.CloseOnExec(fd)
+		// Non-blocking, so that os.NewFile hands them to the runtime's poller: a read that
+		// waits then parks a goroutine, not a thread (each thread stays in the monitor for
+		// its life).
+		unix.SetNonblock(fd, true) //nolint:errcheck // else a blocking read, as before
 	}
 	stdout, errf := os.NewFile(4, "helper-stdout"), os.NewFile(5, "helper-stderr")
 	var stderr bytes.Buffer
