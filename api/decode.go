@@ -19,6 +19,9 @@ import (
 // Manifest is one Pod read from a file, with where it came from (for messages).
 type Manifest struct {
 	Pod *v1.Pod
+	// JSON is the object as the file has it, converted to JSON (an item's own with a List):
+	// what `create` sends.
+	JSON []byte
 	// Line is the first line of the object in the file (1-based).
 	Line int
 }
@@ -155,7 +158,7 @@ func (d *docDecoder) decodeObject(js []byte, node *yaml.Node, prefix string) ([]
 		if len(strict) > 0 {
 			return nil, nil, d.strictError(strict[0], node, prefix)
 		}
-		return []Manifest{{Pod: &p, Line: d.line(node)}}, nil, nil
+		return []Manifest{{Pod: &p, JSON: js, Line: d.line(node)}}, nil, nil
 	case tm.APIVersion == "v1" && tm.Kind == "List":
 		var l struct {
 			APIVersion string            `json:"apiVersion"`

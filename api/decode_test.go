@@ -3,6 +3,10 @@ package api
 import (
 	"strings"
 	"testing"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	sigsjson "sigs.k8s.io/json"
 )
 
 func TestDecodeManifests(t *testing.T) {
@@ -235,6 +239,12 @@ spec:
 			var names []string
 			for _, p := range pods {
 				names = append(names, p.Pod.Name)
+				// Each pod's JSON (a List item's own) decodes to the same pod: it is what
+				// create sends.
+				var again v1.Pod
+				if strict, err := sigsjson.UnmarshalStrict(p.JSON, &again); err != nil || len(strict) > 0 || !equality.Semantic.DeepEqual(&again, p.Pod) {
+					t.Errorf("pod %s: its JSON %s decodes to %+v (%v %v)", p.Pod.Name, p.JSON, again, err, strict)
+				}
 			}
 			if strings.Join(names, ",") != strings.Join(tt.wantPods, ",") {
 				t.Errorf("pods = %v, want %v", names, tt.wantPods)

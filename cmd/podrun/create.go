@@ -31,6 +31,7 @@ func (c *cli) newCreateCmd() *cobra.Command {
 						p.Annotations = map[string]string{}
 					}
 					p.Annotations[lastAppliedAnnotation] = applied
+					delete(c.read, p) // changed: sent as a v1.Pod
 				}
 			}
 			if _, err := c.createPods(cmd.Context(), pods); err != nil {
@@ -51,7 +52,13 @@ func (c *cli) createPods(ctx context.Context, pods []*v1.Pod) ([]*v1.Pod, error)
 	var created []*v1.Pod
 	ok := true
 	for _, p := range pods {
-		got, err := cl.CreatePod(ctx, p.Namespace, p)
+		var got *v1.Pod
+		var err error
+		if b := c.read[p]; b != nil {
+			got, err = cl.CreatePodJSON(ctx, p.Namespace, b)
+		} else {
+			got, err = cl.CreatePod(ctx, p.Namespace, p)
+		}
 		if err != nil {
 			if isUnreachable(err) {
 				return created, err

@@ -54,6 +54,10 @@ func (c *cli) readPods(files []string, nsExplicit bool) ([]*v1.Pod, error) {
 				return nil, fmt.Errorf("the namespace from the provided object %q does not match the namespace %q. You must pass '--namespace=%s' to perform this operation.", p.Namespace, c.namespace, p.Namespace)
 			}
 			pods = append(pods, p)
+			if c.read == nil {
+				c.read = map[*v1.Pod][]byte{}
+			}
+			c.read[p] = m.JSON
 		}
 	}
 	if len(pods) == 0 {

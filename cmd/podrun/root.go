@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/podrun/podrun/api"
@@ -34,6 +35,9 @@ type cli struct {
 	stdinFd int
 	// startDaemon starts a background daemon for `run` (replaced in tests).
 	startDaemon func(ctx context.Context, c *cli) error
+	// read is the JSON of each pod readPods decoded, as its file has it: createPods sends it
+	// (as kubectl sends what it read) unless the pod was changed since (dropped from here).
+	read map[*v1.Pod][]byte
 }
 
 // exitError ends the CLI with a code after its message (if any) was printed.
