@@ -40,6 +40,12 @@ import (
 // progress lines (NetnsPinned).
 const ReadyFD = 3
 
+// trimDelay is how long after its ready report the monitor collects its setup's garbage and
+// returns it to the kernel: after its pod's start (tens of milliseconds here). Collecting at
+// once left ≈ 85 KiB more private memory in every monitor (six pods: 1507 – 1520 against
+// 1436 – 1437 KiB anonymous PSS per monitor).
+const trimDelay = 250 * time.Millisecond
+
 // NetnsPinned is the progress line the monitor writes once the pod's network
 // namespace is pinned: the daemon sets up the network meanwhile.
 const NetnsPinned = "netns"
@@ -155,14 +161,17 @@ func Main(args []string) int {
 	pausePid := m.status.Pid
 	m.mu.Unlock()
 	log.Info("sandbox ready", "pause", pausePid)
-	// From now on the heap is tiny, so a low GC target is cheap.
-	debug.SetGCPercent(20)
-	debug.FreeOSMemory()
-	var ms goruntime.MemStats
-	goruntime.ReadMemStats(&ms)
-	log.Info("memory", "heapInuse", ms.HeapInuse, "heapSys", ms.HeapSys, "heapReleased", ms.HeapReleased, "stackInuse", ms.StackInuse, "sys", ms.Sys, "mspan", ms.MSpanSys, "gcSys", ms.GCSys, "other", ms.OtherSys, "goroutines", goruntime.NumGoroutine())
-
 	go m.reaper()
+	// The setup's garbage goes once the pod's start is over: the pause and the pod's first
+	// container are still being made after our ready, and what they leave would stay in the
+	// heap. From then on the heap is tiny, so a low GC target is cheap.
+	time.AfterFunc(trimDelay, func() {
+		debug.SetGCPercent(20)
+		debug.FreeOSMemory()
+		var ms goruntime.MemStats
+		goruntime.ReadMemStats(&ms)
+		log.Info("memory", "heapInuse", ms.HeapInuse, "heapSys", ms.HeapSys, "heapReleased", ms.HeapReleased, "stackInuse", ms.StackInuse, "sys", ms.Sys, "mspan", ms.MSpanSys, "gcSys", ms.GCSys, "other", ms.OtherSys, "goroutines", goruntime.NumGoroutine())
+	})
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT)
 	select {
