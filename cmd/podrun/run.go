@@ -41,12 +41,15 @@ func (c *cli) newRunCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if !api.Alive(c.socket) && !socketRefusesUs(c.socket) {
+			// No daemon answering is learnt from the first create (a ping first cost every
+			// run a round trip): then one is started and the creates are sent again.
+			created, cerr := c.createPods(ctx, pods)
+			if isUnreachable(cerr) && len(created) == 0 && !socketRefusesUs(c.socket) {
 				if err := c.startDaemon(ctx, c); err != nil {
 					return err
 				}
+				created, cerr = c.createPods(ctx, pods)
 			}
-			created, cerr := c.createPods(ctx, pods)
 			if cerr != nil && (!wait || len(created) == 0) {
 				return cerr
 			}
