@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -46,6 +47,11 @@ type helperResult = helperproto.Result
 // helperMain runs one helper operation (`monitor helper <op> …`); it returns the exit code.
 // Errors go to stderr.
 func helperMain(args []string) int {
+	// A helper lives for one operation (the pause's until its pod's first container): it
+	// collects nothing unless its heap nears the limit. It inherits the monitor's GOGC=20,
+	// with which a create's few MiB of allocations ran several collections.
+	debug.SetGCPercent(-1)
+	debug.SetMemoryLimit(64 << 20)
 	if len(args) < 1 {
 		fmt.Fprintln(os.Stderr, "helper: no operation")
 		return 2
