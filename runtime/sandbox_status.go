@@ -26,8 +26,9 @@ func (r *Runtime) PodSandboxStatus(ctx context.Context, id string) (*cri.Sandbox
 }
 
 // pauseRunning reports whether the sandbox's pause runs (or is being started): from the pid
-// and start time the monitor recorded, else (a record without them) from libcontainer's state, which decoding
-// costs about a millisecond here (the whole container config, a cgroup manager).
+// and start time the monitor recorded, else (a record without them) from libcontainer's
+// state, which decoding costs about a millisecond here (the whole container config, a cgroup
+// manager).
 func (r *Runtime) pauseRunning(st *cri.SandboxStatus) bool {
 	if st.Starting {
 		// Being made by a monitor that reported ready early: live as long as that monitor.
