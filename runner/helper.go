@@ -116,9 +116,11 @@ func helperMain(args []string) int {
 			if err != nil {
 				// No pause: no first container either, unless its request came already.
 				giveUp.Close()
+				<-served
+			} else {
+				<-served
+				giveUp.Close()
 			}
-			<-served
-			giveUp.Close()
 		}
 	case "signal":
 		var c *libcontainer.Container

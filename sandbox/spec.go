@@ -10,6 +10,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	v1 "k8s.io/api/core/v1"
+
+	"github.com/podrun/podrun/sandbox/nsfs"
 )
 
 // DefaultMaskedPaths and DefaultReadonlyPaths are containerd's defaults for non-privileged
@@ -203,14 +205,7 @@ func NormalizeSysctlName(name string) string {
 	if i := strings.IndexAny(name, "./"); i < 0 || name[i] == '.' {
 		return name
 	}
-	return strings.Map(func(r rune) rune {
-		if r == '.' {
-			return '/'
-		} else if r == '/' {
-			return '.'
-		}
-		return r
-	}, name)
+	return nsfs.SwapSysctlSeparators(name)
 }
 
 // SysctlNamespace is the namespace a dot-form sysctl belongs to, as the kubelet classifies

@@ -168,8 +168,12 @@ func setInside(ns PodNamespaces) error {
 // SysctlPath is the /proc/sys file of a dot-form sysctl name, where a '/' stands for a dot
 // inside one component ("net.ipv4.conf.eth0/100.rp_filter" →
 // /proc/sys/net/ipv4/conf/eth0.100/rp_filter).
-func SysctlPath(name string) string {
-	return "/proc/sys/" + strings.Map(func(r rune) rune {
+func SysctlPath(name string) string { return "/proc/sys/" + SwapSysctlSeparators(name) }
+
+// SwapSysctlSeparators turns dots into slashes and slashes into dots: the dot form of a
+// sysctl name into its slash form (a path below /proc/sys), and back.
+func SwapSysctlSeparators(name string) string {
+	return strings.Map(func(r rune) rune {
 		switch r {
 		case '.':
 			return '/'
