@@ -46,8 +46,10 @@ const ReadyFD = 3
 // 1436 – 1437 KiB anonymous PSS per monitor).
 const trimDelay = 250 * time.Millisecond
 
-// NetnsPinned is the progress line the monitor writes once the pod's network
-// namespace is pinned: the daemon sets up the network meanwhile.
+// NetnsPinned is the progress line the monitor writes once every namespace of the pod
+// exists (with shareProcessNamespace, once the pause's pid namespace is pinned): the daemon
+// then begins the grace period of the first container's cgroup move (runtime's
+// warmCgroupMoves).
 const NetnsPinned = "netns"
 
 type monitor struct {
@@ -227,9 +229,9 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 			m.cleanups = append(m.cleanups, func() { nsfs.Unpin(path) }) //nolint:errcheck
 		}
 	}
-	// The pid namespace of shareProcessNamespace is pinned, and the daemon told to set up the
-	// network, as soon as the helper reports the pause's pid (its namespaces exist then),
-	// while libcontainer finishes the pause (pivot_root, masked paths, its own exec).
+	// The pid namespace of shareProcessNamespace is pinned, and the daemon told the pod's
+	// namespaces exist, as soon as the helper reports the pause's pid (its namespaces exist
+	// then), while libcontainer finishes the pause (pivot_root, masked paths, its own exec).
 	pinned := false
 	pin := func(pid int) error {
 		pinned = true
@@ -242,7 +244,6 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 			st.Namespaces["pid"] = path
 		}
 		if p, ok := st.Namespaces["net"]; ok {
-			// The daemon sets up the pod network from now on, while we finish.
 			fmt.Fprintln(ready, NetnsPinned) //nolint:errcheck // the verdict write reports a dead pipe
 			if mcfg.LoopbackUp {
 				if err := nsfs.LoopbackUp(p); err != nil {
@@ -345,7 +346,7 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 	} else {
 		movedDone()
 	}
-	if st.Pid == 0 {
+	if early {
 		st.Starting = true
 		st.MonitorPid = os.Getpid()
 		if _, t, err := procstat.Stat(st.MonitorPid); err == nil {
