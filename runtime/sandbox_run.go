@@ -138,8 +138,9 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *cri.SandboxConfig) (_ 
 		netDone = make(chan error, 1)
 		go func() { netDone <- r.setupNetwork(ctx, nst, pod) }()
 	}
-	// The monitor says "netns" once the pause's namespaces exist: the first container's move
-	// into its cgroup comes next, its grace period from now.
+	// The monitor says "netns" once all the pod's namespaces exist (at its start, unless the
+	// pause makes the pid namespace): the first container's move into its cgroup comes next,
+	// its grace period from now.
 	early := func() { warmCgroupMoves() }
 	if err := r.spawnMonitor(ctx, id, early); err != nil {
 		return nil, err
