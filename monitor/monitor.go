@@ -267,9 +267,9 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 	// asked on a socket, its fd 3. The pause's stdio is /dev/null: it never writes.
 	next := &nextHelper{gone: make(chan struct{})}
 	m.cleanups = append(m.cleanups, m.closeNext)
-	opts := helperOpts{onPid: pin, gone: next.gone}
-	if early {
-		opts.onPid = func(int) error { return nil } // pinned already
+	opts := helperOpts{gone: next.gone}
+	if !early {
+		opts.onPid = pin // the helper reports the pause's pid early (helperproto.PauseArgs)
 	}
 	m.spawnMu.Lock()
 	var hp *helperProc
@@ -286,7 +286,7 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 		var helperSock *os.File
 		if launch, err = os.ReadFile(filepath.Join(dir, LaunchFile)); err == nil {
 			if next.sock, helperSock, err = newSockPair("next", unix.SOCK_SEQPACKET); err == nil {
-				hp, err = m.startHelper("create", m.id, launch, []*os.File{helperSock}, helperproto.PauseArgs(), true)
+				hp, err = m.startHelper("create", m.id, launch, []*os.File{helperSock}, helperproto.PauseArgs(mcfg.SharePID), true)
 				helperSock.Close()
 			}
 		}

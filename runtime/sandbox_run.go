@@ -142,7 +142,7 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *cri.SandboxConfig) (_ 
 	// pause makes the pid namespace): the first container's move into its cgroup comes next,
 	// its grace period from now.
 	early := func() { warmCgroupMoves() }
-	if err := r.spawnMonitor(ctx, id, early); err != nil {
+	if err := r.spawnMonitor(ctx, id, mcfg.SharePID, early); err != nil {
 		return nil, err
 	}
 	if netDone != nil {
@@ -173,8 +173,10 @@ func (r *Runtime) podCgroup(uid string) string {
 // spawnMonitor starts `podrun monitor` in its own session with stdio on /dev/null and
 // monitor.log, and reads its verdict from the pipe on its fd 3. The daemon only reaps it
 // (in a goroutine) and never holds anything of the pod's. netnsPinned is called (in this
-// goroutine) when the monitor reports the network namespace pinned, before its verdict.
-func (r *Runtime) spawnMonitor(ctx context.Context, id string, netnsPinned func()) error {
+// goroutine) when the monitor reports the pod's namespaces there, before its verdict; sharePID
+// (shareProcessNamespace) makes the pause's helper report its pid early, for the monitor to
+// pin the pause's pid namespace.
+func (r *Runtime) spawnMonitor(ctx context.Context, id string, sharePID bool, netnsPinned func()) error {
 	dir := r.p.Sandbox(id)
 	logf, err := os.OpenFile(filepath.Join(dir, "monitor.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
@@ -191,7 +193,7 @@ func (r *Runtime) spawnMonitor(ctx context.Context, id string, netnsPinned func(
 		// The monitor and the helper that makes the pause start side by side, the helper as
 		// the monitor's child.
 		args := append([]string{filepath.Join(dir, monitor.LaunchFile), r.runnerBin},
-			helperproto.Args("create", r.p.State, id, helperproto.PauseArgs()...)...)
+			helperproto.Args("create", r.p.State, id, helperproto.PauseArgs(sharePID)...)...)
 		args = append(append(args, "--"), cmd.Args...)
 		cmd = exec.Command(r.launchBin, args...)
 	}

@@ -22,9 +22,15 @@ func Args(op, state, id string, extra ...string) []string {
 	return append([]string{"monitor", HelperArg, op, "--state", state, "--id", id}, extra...)
 }
 
-// PauseArgs are the extra arguments of the create of a pause: start it at once, report its pid
-// early, then stay for the first container.
-func PauseArgs() []string { return []string{"--run", EarlyPidArg, NextArg} }
+// PauseArgs are the extra arguments of the create of a pause: start it at once, then stay for
+// the first container; with sharePID (the pause makes the pod's pid namespace, which the
+// monitor pins) also report its pid early.
+func PauseArgs(sharePID bool) []string {
+	if sharePID {
+		return []string{"--run", EarlyPidArg, NextArg}
+	}
+	return []string{"--run", NextArg}
+}
 
 // EarlyPidArg makes `helper create` print "started <pid>" as soon as the new init's
 // namespaces exist (libcontainer's CreateRuntime hooks: after its mounts, before pivot_root),
