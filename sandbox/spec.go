@@ -117,7 +117,7 @@ func PauseSpec(in *SpecInput) (*specs.Spec, error) {
 		Root:     &specs.Root{Path: in.Rootfs, Readonly: true},
 		Hostname: hostname,
 		Process: &specs.Process{
-			Args: []string{"/pause", "pause"},
+			Args: slices.Clone(PauseArgs),
 			Cwd:  "/",
 			User: specs.User{UID: PauseUID, GID: PauseUID},
 			// Non-nil and empty: a nil set would leave the process every capability.
@@ -165,7 +165,7 @@ func pauseMounts(pauseBinary string) []specs.Mount {
 		{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
 		{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
 		{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}},
-		{Destination: "/pause", Type: "bind", Source: pauseBinary, Options: []string{"bind", "ro", "nosuid", "nodev"}},
+		{Destination: PauseArgs[0], Type: "bind", Source: pauseBinary, Options: []string{"bind", "ro", "nosuid", "nodev"}},
 	}
 }
 
