@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -106,6 +107,32 @@ func TestPauseUnprivileged(t *testing.T) {
 	}
 	if fields["CapEff"] != "0000000000000000" {
 		t.Errorf("pause CapEff = %q, want none", fields["CapEff"])
+	}
+	if fields["NoNewPrivs"] != "1" {
+		t.Errorf("pause NoNewPrivs = %q, want 1", fields["NoNewPrivs"])
+	}
+	// Its mount namespace holds its read-only root, an empty read-only /dev and /pause: no
+	// /proc, /sys or device nodes.
+	mi, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", pause))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var points []string
+	for _, l := range strings.Split(strings.TrimSpace(string(mi)), "\n") {
+		f := strings.Fields(l) // id parent dev root mountpoint options ...
+		if len(f) < 6 {
+			t.Fatalf("mountinfo line %q", l)
+		}
+		points = append(points, f[4])
+		if !slices.Contains(strings.Split(f[5], ","), "ro") {
+			t.Errorf("pause mount %s is not read-only: %s", f[4], l)
+		}
+	}
+	if want := []string{"/", "/dev", "/pause"}; !slices.Equal(points, want) {
+		t.Errorf("pause mounts %v, want %v", points, want)
+	}
+	if ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/root/dev", pause)); err != nil || len(ents) != 0 {
+		t.Errorf("pause /dev: %d entries, %v; want empty", len(ents), err)
 	}
 }
 

@@ -51,7 +51,7 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *cri.SandboxConfig) (_ 
 	}()
 
 	dir := r.p.Sandbox(id)
-	if err := os.MkdirAll(filepath.Join(dir, "rootfs"), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(dir, "rootfs", sandbox.PauseDevDir), 0o755); err != nil {
 		return nil, err
 	}
 	if cfg.LogDirectory != "" {

@@ -12,8 +12,6 @@ import (
 	"github.com/moby/profiles/seccomp"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	v1 "k8s.io/api/core/v1"
-
-	"github.com/podrun/podrun/sandbox"
 )
 
 // DefaultCapabilities is the set containerd's CRI gives a non-privileged container (docker's
@@ -39,10 +37,18 @@ var AllCapabilities = []string{
 	"CAP_BPF", "CAP_CHECKPOINT_RESTORE",
 }
 
-// DefaultMaskedPaths and DefaultReadonlyPaths are containerd's defaults, shared with the pause.
+// DefaultMaskedPaths and DefaultReadonlyPaths are containerd's defaults for non-privileged
+// containers: kernel interfaces that leak host data or can change the host. (The pause has no
+// /proc or /sys to mask.)
 var (
-	DefaultMaskedPaths   = sandbox.DefaultMaskedPaths
-	DefaultReadonlyPaths = sandbox.DefaultReadonlyPaths
+	DefaultMaskedPaths = []string{
+		"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+		"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
+		"/sys/devices/virtual/powercap", "/proc/scsi",
+	}
+	DefaultReadonlyPaths = []string{
+		"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+	}
 )
 
 // WithUser sets the process's uid, gid and supplementary groups, and enforces runAsNonRoot.
