@@ -279,7 +279,8 @@ func (m *Manager) Create(ctx context.Context, in *v1.Pod) (*v1.Pod, error) {
 	e.events = addEvent(nil, p, m.cfg.NodeName, eventRef{component: componentScheduler}, v1.EventTypeNormal, evScheduled,
 		fmt.Sprintf(msgScheduled, p.Namespace, p.Name, p.Spec.NodeName), now)
 	e.eventSeq = 1
-	if err := m.persistNew(e, rv); err != nil {
+	syncRecord, err := m.persistNew(e, rv)
+	if err != nil {
 		m.mu.Lock()
 		delete(m.names, key)
 		m.mu.Unlock()
@@ -294,6 +295,7 @@ func (m *Manager) Create(ctx context.Context, in *v1.Pod) (*v1.Pod, error) {
 	if errs := m.hostPortConflictsLocked(p); len(errs) > 0 {
 		delete(m.names, key)
 		m.mu.Unlock()
+		_ = syncRecord() // closes it
 		_ = os.RemoveAll(m.podDir(p.UID))
 		return nil, invalid(p.Name, errs)
 	}
@@ -302,6 +304,15 @@ func (m *Manager) Create(ctx context.Context, in *v1.Pod) (*v1.Pod, error) {
 	m.notifyLocked(watch.Added, out)
 	m.mu.Unlock()
 	m.runWorker(e.w)
+	// The answer waits for the record to be durable, as the API server's for etcd; the pod's
+	// start does not.
+	if err := syncRecord(); err != nil {
+		m.log.Error("persist pod: the record is not durable; deleting the pod", "pod", key, "err", err)
+		if _, derr := m.Delete(context.Background(), p.Namespace, p.Name, DeleteOptions{Force: true}); derr != nil {
+			m.log.Error("delete pod", "pod", key, "err", derr)
+		}
+		return nil, apierrors.NewInternalError(fmt.Errorf("persist pod %s: %w", key, err))
+	}
 	return out.DeepCopy(), nil
 }
 

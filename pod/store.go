@@ -136,15 +136,23 @@ func (m *Manager) loadPods() (pods []loadedPod, broken []string, err error) {
 	return pods, broken, nil
 }
 
-func (m *Manager) persistNew(e *podEntry, rv uint64) error {
+// persistNew writes the new pod's pod.json, complete but not yet durable: sync, which the
+// caller must call once, waits for the disk (the pod's worker starts meanwhile: a power loss
+// ends the pod's processes as surely as it may lose an unsynced record, and Start removes a
+// directory whose pod.json is missing or broken).
+func (m *Manager) persistNew(e *podEntry, rv uint64) (sync func() error, err error) {
 	dir := m.podDir(e.pod.UID)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
+		return nil, err
 	}
 	// pod.json is what makes the directory a pod on the next Start; the first event follows
 	// through the saver (as every later one), out of the create's answer's way.
-	if err := writeJSON(dir+"/"+podFile, e.pod); err != nil {
-		return err
+	data, err := json.MarshalIndent(e.pod, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if sync, err = atomicfile.WriteFileDeferSync(dir+"/"+podFile, append(data, '\n'), 0o600); err != nil {
+		return nil, err
 	}
 	e.savedRV = rv
 	evs := make([]v1.Event, len(e.events))
@@ -153,7 +161,7 @@ func (m *Manager) persistNew(e *podEntry, rv uint64) error {
 	}
 	e.pendingEvents, e.pendingSeq = evs, e.eventSeq
 	e.wake()
-	return nil
+	return sync, nil
 }
 
 func (e *podEntry) wake() {

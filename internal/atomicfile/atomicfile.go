@@ -30,6 +30,41 @@ func WriteFileDurable(path string, b []byte, mode os.FileMode) error {
 	return write(path, b, mode, true)
 }
 
+// WriteFileDeferSync is WriteFileDurable in two steps, for a caller with work to start before
+// the disk is done: when it returns the file is in place and complete for readers, and sync
+// (which must be called once) makes its data and its name durable. A power loss before sync
+// may leave the file empty or missing, as it may leave any file not yet synced.
+func WriteFileDeferSync(path string, b []byte, mode os.FileMode) (sync func() error, err error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return nil, err
+	}
+	name := tmp.Name()
+	if _, err = tmp.Write(b); err == nil {
+		if err = tmp.Chmod(mode); err == nil {
+			err = os.Rename(name, path)
+		}
+	}
+	if err != nil {
+		tmp.Close()
+		os.Remove(name)
+		return nil, err
+	}
+	return func() error {
+		defer tmp.Close()
+		if err := tmp.Sync(); err != nil {
+			return err
+		}
+		d, err := os.Open(dir)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		return d.Sync()
+	}, nil
+}
+
 func write(path string, b []byte, mode os.FileMode, syncDir bool) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
