@@ -196,22 +196,48 @@ func (c *Client) CreatePod(ctx context.Context, ns string, p *v1.Pod) (*v1.Pod, 
 // CreatePodJSON creates a pod from its JSON (a Manifest's JSON: the CLI sends what it read,
 // as kubectl does, without encoding a v1.Pod again); an empty metadata.namespace is ns.
 func (c *Client) CreatePodJSON(ctx context.Context, ns string, b []byte) (*v1.Pod, error) {
-	resp, err := c.do(ctx, http.MethodPost, podsPath(ns), nil, bytes.NewReader(b), "application/json")
-	if err != nil {
+	var out v1.Pod
+	if err := c.CreatePodJSONInto(ctx, ns, b, &out); err != nil {
 		return nil, err
 	}
+	return &out, nil
+}
+
+// CreatePodJSONInto is CreatePodJSON decoding the created pod into out, which may be any type
+// with a few of a pod's JSON fields: a fresh CLI that needs only the names skips the costly
+// first decode of a v1.Pod.
+func (c *Client) CreatePodJSONInto(ctx context.Context, ns string, b []byte, out any) error {
+	resp, err := c.do(ctx, http.MethodPost, podsPath(ns), nil, bytes.NewReader(b), "application/json")
+	if err != nil {
+		return err
+	}
 	defer resp.Body.Close()
-	var out v1.Pod
-	return &out, decodeBody(resp, &out)
+	return decodeBody(resp, out)
 }
 
 // GetPod returns one pod.
 func (c *Client) GetPod(ctx context.Context, ns, name string) (*v1.Pod, error) {
 	var out v1.Pod
-	if err := c.getJSON(ctx, podPath(ns, name), nil, &out); err != nil {
+	if err := c.GetPodInto(ctx, ns, name, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
+}
+
+// GetPodInto is GetPod decoding into out (see CreatePodJSONInto); a *json.RawMessage keeps
+// the pod's JSON as the daemon sent it.
+func (c *Client) GetPodInto(ctx context.Context, ns, name string, out any) error {
+	return c.getJSON(ctx, podPath(ns, name), nil, out)
+}
+
+// DecodePod decodes a pod's JSON from the daemon (a RawPodEvent's, GetPodInto's) as GetPod
+// does.
+func DecodePod(b []byte) (*v1.Pod, error) {
+	var p v1.Pod
+	if err := unmarshal(b, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
 }
 
 // ListOptions select pods.
@@ -249,31 +275,54 @@ type PodEvent struct {
 // WatchPods streams the changes of the pods of ns ("" = all) until ctx ends or the daemon
 // closes the stream; the channel is closed then.
 func (c *Client) WatchPods(ctx context.Context, ns string, opts ListOptions) (<-chan PodEvent, error) {
-	q := opts.values()
-	q.Set("watch", "true")
-	resp, err := c.do(ctx, http.MethodGet, podsPath(ns), q, nil, "")
+	raw, err := c.WatchPodsRaw(ctx, ns, opts)
 	if err != nil {
 		return nil, err
 	}
 	ch := make(chan PodEvent)
 	go func() {
 		defer close(ch)
-		defer resp.Body.Close()
-		dec := json.NewDecoder(resp.Body)
-		for {
-			var ev struct {
-				Type   watch.EventType `json:"type"`
-				Object json.RawMessage `json:"object"`
-			}
-			if err := dec.Decode(&ev); err != nil {
-				return
-			}
-			var p v1.Pod
-			if err := unmarshal(ev.Object, &p); err != nil {
+		for ev := range raw {
+			p, err := DecodePod(ev.Object)
+			if err != nil {
 				continue
 			}
 			select {
-			case ch <- PodEvent{Type: ev.Type, Pod: &p}:
+			case ch <- PodEvent{Type: ev.Type, Pod: p}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return ch, nil
+}
+
+// RawPodEvent is a change of a pod with the pod's JSON as the daemon sent it.
+type RawPodEvent struct {
+	Type   watch.EventType `json:"type"`
+	Object json.RawMessage `json:"object"`
+}
+
+// WatchPodsRaw is WatchPods without decoding the pods (see CreatePodJSONInto).
+func (c *Client) WatchPodsRaw(ctx context.Context, ns string, opts ListOptions) (<-chan RawPodEvent, error) {
+	q := opts.values()
+	q.Set("watch", "true")
+	resp, err := c.do(ctx, http.MethodGet, podsPath(ns), q, nil, "")
+	if err != nil {
+		return nil, err
+	}
+	ch := make(chan RawPodEvent)
+	go func() {
+		defer close(ch)
+		defer resp.Body.Close()
+		dec := json.NewDecoder(resp.Body)
+		for {
+			var ev RawPodEvent
+			if err := dec.Decode(&ev); err != nil {
+				return
+			}
+			select {
+			case ch <- ev:
 			case <-ctx.Done():
 				return
 			}

@@ -227,6 +227,7 @@ spec:
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			pods, warns, err := DecodeManifests([]byte(tt.in), "f.yaml")
+			checkDeferred(t, tt.in, pods, warns, err)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want containing %q", err, tt.wantErr)
@@ -253,5 +254,38 @@ spec:
 				t.Errorf("warnings = %v, want %d", warns, tt.wantWarn)
 			}
 		})
+	}
+}
+
+// checkDeferred: DecodeManifestsDeferred gives what DecodeManifests gave (pods, warnings, error),
+// except that the error of a file holding one Pod comes from that Pod's Check.
+func checkDeferred(t *testing.T, in string, pods []Manifest, warns []string, err error) {
+	t.Helper()
+	dpods, dwarns, derr := DecodeManifestsDeferred([]byte(in), "f.yaml")
+	if err != nil {
+		if derr == nil && len(dpods) == 1 && dpods[0].Check != nil {
+			derr = dpods[0].Check()
+		}
+		if derr == nil || derr.Error() != err.Error() {
+			t.Errorf("deferred: error %v, want %v", derr, err)
+		}
+		return
+	}
+	if derr != nil || len(dpods) != len(pods) || len(dwarns) != len(warns) {
+		t.Fatalf("deferred: %d pods, %d warnings, %v; want %d, %d, nil", len(dpods), len(dwarns), derr, len(pods), len(warns))
+	}
+	for i, d := range dpods {
+		p := pods[i].Pod
+		if d.Pod.Name != p.Name || d.Pod.Namespace != p.Namespace || string(d.JSON) != string(pods[i].JSON) || d.Line != pods[i].Line {
+			t.Errorf("deferred pod %d: %s/%s line %d, want %s/%s line %d", i, d.Pod.Namespace, d.Pod.Name, d.Line, p.Namespace, p.Name, pods[i].Line)
+		}
+		if (d.Check != nil) != (len(dpods) == 1) {
+			t.Errorf("deferred pod %d of %d: Check set %v", i, len(dpods), d.Check != nil)
+		}
+		if d.Check != nil {
+			if err := d.Check(); err != nil {
+				t.Errorf("deferred pod %d: Check: %v", i, err)
+			}
+		}
 	}
 }

@@ -22,7 +22,7 @@ func (c *cli) newApplyCmd() *cobra.Command {
 		Short: "Create the pods of a file, or say they are unchanged",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			pods, err := c.readPods(files, cmd.Flags().Changed("namespace"))
+			pods, err := c.readPods(files, cmd.Flags().Changed("namespace"), false)
 			if err != nil {
 				return err
 			}

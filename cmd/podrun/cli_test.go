@@ -180,6 +180,12 @@ func TestCLIDecodeErrors(t *testing.T) {
 	if !strings.HasPrefix(r.err, "error: ") || strings.Count(r.err, "\n") != 1 {
 		t.Errorf("want one error line, got %q", r.err)
 	}
+	// A file of one pod is sent as read and decoded here only when the daemon refuses it (the
+	// line above); with a second file, both are decoded first and nothing is created.
+	good := writeFile(t, strings.Replace(mypod, "name: mypod", "name: other", 1))
+	expect(t, runCLI(t, sock, "", "run", bad), 1, "", `: line 11: unknown field "spec.containers[0].imagee"`)
+	expect(t, runCLI(t, sock, "", "create", "-f", good, "-f", bad), 1, "", `: line 11: unknown field "spec.containers[0].imagee"`)
+	expect(t, runCLI(t, sock, "", "get", "pods"), 0, "", "No resources found in default namespace.\n")
 	expect(t, runCLI(t, sock, "", "create", "-f", "/nonexistent.yaml"), 1, "", `error: the path "/nonexistent.yaml" does not exist`)
 	expect(t, runCLI(t, sock, "kind: Pod\n", "create", "-f", "-"), 1, "", "error: STDIN: line 1: apiVersion not set")
 	cm := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\n" + mypod

@@ -6,6 +6,8 @@ import (
 
 	"github.com/spf13/cobra"
 	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 func (c *cli) newCreateCmd() *cobra.Command {
@@ -16,7 +18,8 @@ func (c *cli) newCreateCmd() *cobra.Command {
 		Short: "Create the pods of a file (or stdin with -f -)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			pods, err := c.readPods(files, cmd.Flags().Changed("namespace"))
+			// --save-config annotates the pods: they must be decoded in full.
+			pods, err := c.readPods(files, cmd.Flags().Changed("namespace"), !saveConfig)
 			if err != nil {
 				return err
 			}
@@ -46,18 +49,38 @@ func (c *cli) newCreateCmd() *cobra.Command {
 }
 
 // createPods creates each pod, printing "pod/NAME created" or the error of each as kubectl
-// does, and goes on after a failure; it returns the created pods and failed when any failed.
-func (c *cli) createPods(ctx context.Context, pods []*v1.Pod) ([]*v1.Pod, error) {
+// does, and goes on after a failure; it returns the names of the created pods and failed when
+// any failed. A pod sent as read gets only its names decoded back (the first v1.Pod decode is
+// a fresh CLI's costliest step, and no caller needs more).
+func (c *cli) createPods(ctx context.Context, pods []*v1.Pod) ([]types.NamespacedName, error) {
 	cl := c.client()
-	var created []*v1.Pod
+	var created []types.NamespacedName
 	ok := true
 	for _, p := range pods {
-		var got *v1.Pod
+		var got struct {
+			Metadata struct {
+				Name      string `json:"name"`
+				Namespace string `json:"namespace"`
+			} `json:"metadata"`
+		}
 		var err error
-		if b := c.read[p]; b != nil {
-			got, err = cl.CreatePodJSON(ctx, p.Namespace, b)
-		} else {
-			got, err = cl.CreatePod(ctx, p.Namespace, p)
+		check := c.checks[p]
+		switch b := c.read[p]; {
+		case b != nil:
+			err = cl.CreatePodJSONInto(ctx, p.Namespace, b, &got)
+		case check != nil:
+			err = fmt.Errorf("pod %s was not decoded", p.Name) // a deferred pod is sent as read
+		default:
+			var full *v1.Pod
+			if full, err = cl.CreatePod(ctx, p.Namespace, p); err == nil {
+				got.Metadata.Name, got.Metadata.Namespace = full.Name, full.Namespace
+			}
+		}
+		if check != nil && apierrors.IsBadRequest(err) {
+			// The daemon refused what the file says: the full decode places it on its line.
+			if cerr := check(); cerr != nil {
+				err = cerr
+			}
 		}
 		if err != nil {
 			if isUnreachable(err) {
@@ -67,8 +90,8 @@ func (c *cli) createPods(ctx context.Context, pods []*v1.Pod) ([]*v1.Pod, error)
 			ok = false
 			continue
 		}
-		fmt.Fprintf(c.out, "pod/%s created\n", got.Name)
-		created = append(created, got)
+		fmt.Fprintf(c.out, "pod/%s created\n", got.Metadata.Name)
+		created = append(created, types.NamespacedName{Namespace: got.Metadata.Namespace, Name: got.Metadata.Name})
 	}
 	if !ok {
 		return created, failed

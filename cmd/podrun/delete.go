@@ -57,7 +57,7 @@ func (c *cli) newDeleteCmd() *cobra.Command {
 				if len(args) > 0 {
 					return fmt.Errorf("resource(s) were provided, but no name was specified")
 				}
-				pods, err := c.readPods(o.files, cmd.Flags().Changed("namespace"))
+				pods, err := c.readPods(o.files, cmd.Flags().Changed("namespace"), false)
 				if err != nil {
 					return err
 				}

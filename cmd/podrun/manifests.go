@@ -14,7 +14,13 @@ import (
 // readPods decodes the pods of every file ("-" is stdin), in order, printing the decoder's
 // warnings (ignored ConfigMaps and Secrets). Pods without a namespace get the -n one; a pod
 // whose namespace differs from an explicit -n is an error, as with kubectl.
-func (c *cli) readPods(files []string, nsExplicit bool) ([]*v1.Pod, error) {
+//
+// With deferred (create and run, which send each pod's JSON as read), one pod in all is not
+// decoded into a v1.Pod (api.DecodeManifestsDeferred): its *v1.Pod has only its names, and
+// createPods checks it in full if the daemon refuses it, for the line of the error. Several
+// pods are all decoded before any is sent, so that no bad one is found after others were
+// created.
+func (c *cli) readPods(files []string, nsExplicit, deferred bool) ([]*v1.Pod, error) {
 	if len(files) == 0 {
 		return nil, fmt.Errorf("must specify one of -f and -k")
 	}
@@ -38,7 +44,11 @@ func (c *cli) readPods(files []string, nsExplicit bool) ([]*v1.Pod, error) {
 			}
 			return nil, fmt.Errorf("read %s: %w", name, err)
 		}
-		ms, warnings, err := api.DecodeManifests(data, name)
+		decode := api.DecodeManifests
+		if deferred {
+			decode = api.DecodeManifestsDeferred
+		}
+		ms, warnings, err := decode(data, name)
 		if err != nil {
 			return nil, err
 		}
@@ -58,10 +68,26 @@ func (c *cli) readPods(files []string, nsExplicit bool) ([]*v1.Pod, error) {
 				c.read = map[*v1.Pod][]byte{}
 			}
 			c.read[p] = m.JSON
+			if m.Check != nil {
+				if c.checks == nil {
+					c.checks = map[*v1.Pod]func() error{}
+				}
+				c.checks[p] = m.Check
+			}
 		}
 	}
 	if len(pods) == 0 {
 		return nil, fmt.Errorf("no objects passed to create")
+	}
+	if len(pods) > 1 {
+		// One deferred pod per file of several files: each is checked now.
+		for _, p := range pods {
+			if check := c.checks[p]; check != nil {
+				if err := check(); err != nil {
+					return nil, err
+				}
+			}
+		}
 	}
 	return pods, nil
 }

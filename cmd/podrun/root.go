@@ -38,6 +38,8 @@ type cli struct {
 	// read is the JSON of each pod readPods decoded, as its file has it: createPods sends it
 	// (as kubectl sends what it read) unless the pod was changed since (dropped from here).
 	read map[*v1.Pod][]byte
+	// checks decodes in full a pod readPods did not (see readPods): only its names are set.
+	checks map[*v1.Pod]func() error
 }
 
 // exitError ends the CLI with a code after its message (if any) was printed.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 
 	"github.com/podrun/podrun/api"
@@ -37,7 +39,7 @@ func (c *cli) newRunCmd() *cobra.Command {
   podrun run --wait --timeout 2m examples/mypod.yaml`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			pods, err := c.readPods(args, cmd.Flags().Changed("namespace"))
+			pods, err := c.readPods(args, cmd.Flags().Changed("namespace"), true)
 			if err != nil {
 				return err
 			}
@@ -69,7 +71,7 @@ func (c *cli) newRunCmd() *cobra.Command {
 
 // waitPods waits until each pod is Running with all containers ready, Succeeded or Failed.
 // A Failed pod is reported with its reason and makes the result failed.
-func (c *cli) waitPods(ctx context.Context, pods []*v1.Pod, timeout time.Duration) error {
+func (c *cli) waitPods(ctx context.Context, pods []types.NamespacedName, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cl := c.client()
@@ -96,24 +98,41 @@ func (c *cli) waitPods(ctx context.Context, pods []*v1.Pod, timeout time.Duratio
 // waitPod follows one pod until podSettled says it is done. It watches the pod (opened
 // before the first read, so no change falls between the two) and re-reads it every second as
 // a safety net; without a watch it polls. It returns the failure message, if any, and the
-// last STATUS seen.
-func waitPod(ctx context.Context, cl *api.Client, p *v1.Pod) (string, string, error) {
+// STATUS of the last pod seen when it gives up. The pod's JSON is decoded into a podProgress
+// only; a v1.Pod (a fresh CLI's costliest decode) only to explain a failure or a give-up.
+func waitPod(ctx context.Context, cl *api.Client, p types.NamespacedName) (string, string, error) {
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
-	events, werr := cl.WatchPods(wctx, p.Namespace, api.ListOptions{FieldSelector: "metadata.name=" + p.Name})
+	events, werr := cl.WatchPodsRaw(wctx, p.Namespace, api.ListOptions{FieldSelector: "metadata.name=" + p.Name})
 	reread := time.Second
 	if werr != nil {
 		events, reread = nil, 50*time.Millisecond
 	}
-	status := "Pending"
-	cur, err := cl.GetPod(ctx, p.Namespace, p.Name)
+	var cur json.RawMessage
+	status := func() string {
+		if full, err := api.DecodePod(cur); err == nil {
+			return printers.PodStatus(full)
+		}
+		return "Pending"
+	}
+	err := cl.GetPodInto(ctx, p.Namespace, p.Name, &cur)
 	for {
 		if err != nil {
-			return "", status, err
+			return "", status(), err
 		}
-		status = printers.PodStatus(cur)
-		if done, failedMsg := podSettled(cur); done {
-			return failedMsg, status, nil
+		var pp podProgress
+		if err := json.Unmarshal(cur, &pp); err != nil {
+			return "", "Pending", fmt.Errorf("decode pod/%s: %w", p.Name, err)
+		}
+		if done, failedPod := podSettled(&pp); done {
+			if !failedPod {
+				return "", "", nil
+			}
+			full, err := api.DecodePod(cur)
+			if err != nil {
+				return "", "Failed", fmt.Errorf("decode pod/%s: %w", p.Name, err)
+			}
+			return failureReason(full), "", nil
 		}
 		select {
 		case ev, ok := <-events:
@@ -122,41 +141,58 @@ func waitPod(ctx context.Context, cl *api.Client, p *v1.Pod) (string, string, er
 				continue
 			}
 			if ev.Type == watch.Deleted {
-				return "", status, fmt.Errorf("pod/%s was deleted while waiting for it", p.Name)
+				return "", status(), fmt.Errorf("pod/%s was deleted while waiting for it", p.Name)
 			}
-			cur = ev.Pod
+			cur = ev.Object
 		case <-time.After(reread):
-			cur, err = cl.GetPod(ctx, p.Namespace, p.Name)
+			err = cl.GetPodInto(ctx, p.Namespace, p.Name, &cur)
 		case <-ctx.Done():
-			return "", status, ctx.Err()
+			return "", status(), ctx.Err()
 		}
 	}
 }
 
-// podSettled says whether --wait is over for a pod, and why it failed when it did.
-func podSettled(p *v1.Pod) (bool, string) {
+// podProgress is what podSettled reads of a pod.
+type podProgress struct {
+	Spec struct {
+		Containers []struct{} `json:"containers"`
+	} `json:"spec"`
+	Status struct {
+		Phase      v1.PodPhase `json:"phase"`
+		Conditions []struct {
+			Type   v1.PodConditionType `json:"type"`
+			Status v1.ConditionStatus  `json:"status"`
+		} `json:"conditions"`
+		ContainerStatuses []struct {
+			Ready bool `json:"ready"`
+		} `json:"containerStatuses"`
+	} `json:"status"`
+}
+
+// podSettled says whether --wait is over for a pod, and whether it failed.
+func podSettled(p *podProgress) (done, failedPod bool) {
 	switch p.Status.Phase {
 	case v1.PodSucceeded:
-		return true, ""
+		return true, false
 	case v1.PodFailed:
-		return true, failureReason(p)
+		return true, true
 	case v1.PodRunning:
 		for _, c := range p.Status.Conditions {
 			if c.Type == v1.PodReady && c.Status == v1.ConditionTrue {
-				return true, ""
+				return true, false
 			}
 		}
 		// Without conditions yet, every container ready is the same answer.
 		if len(p.Status.ContainerStatuses) == len(p.Spec.Containers) && len(p.Spec.Containers) > 0 {
 			for _, cs := range p.Status.ContainerStatuses {
 				if !cs.Ready {
-					return false, ""
+					return false, false
 				}
 			}
-			return true, ""
+			return true, false
 		}
 	}
-	return false, ""
+	return false, false
 }
 
 // failureReason names what made a pod fail: its status reason/message, else the first
