@@ -2,11 +2,13 @@ package runner
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/configs"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 )
 
@@ -85,6 +87,11 @@ func ProcessFromSpec(p *specs.Process) (Process, error) {
 	return lp, nil
 }
 
+// InitLogLevel is the level libcontainer's init processes log at, in logrus's numbering as runc
+// passes its own: warnings and errors. Unset, nsexec's C stages log at DEBUG, a JSON line per
+// step that the parent decodes and then drops.
+var InitLogLevel = strconv.Itoa(int(logrus.WarnLevel))
+
 // Libcontainer is the process to start, without stdio. init marks the container's first
 // process (create/start); false is an exec.
 func (p *Process) Libcontainer(init bool) *libcontainer.Process {
@@ -93,6 +100,6 @@ func (p *Process) Libcontainer(init bool) *libcontainer.Process {
 		Args: p.Args, Env: p.Env, UID: p.UID, GID: p.GID, AdditionalGroups: p.AdditionalGroups,
 		Cwd: p.Cwd, NoNewPrivileges: &nnp, Init: init, Label: p.Label, AppArmorProfile: p.AppArmorProfile,
 		Capabilities: p.Capabilities, Rlimits: p.Rlimits,
-		ConsoleWidth: p.ConsoleWidth, ConsoleHeight: p.ConsoleHeight,
+		ConsoleWidth: p.ConsoleWidth, ConsoleHeight: p.ConsoleHeight, LogLevel: InitLogLevel,
 	}
 }

@@ -74,5 +74,9 @@ func TestLibcontainerProcess(t *testing.T) {
 		if lp.Stdin != nil || lp.Stdout != nil || lp.Stderr != nil {
 			t.Errorf("init=%v: stdio set", init)
 		}
+		// Warnings and errors only (logrus.WarnLevel): nsexec's C stages log at DEBUG unless told.
+		if lp.LogLevel != "3" {
+			t.Errorf("init=%v: LogLevel %q, want 3", init, lp.LogLevel)
+		}
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/specconv"
 	"golang.org/x/sys/unix"
+
+	"github.com/podrun/podrun/runner"
 )
 
 // The floors are what `make bench` compares podrun with: bare libcontainer in the caller's
@@ -101,7 +103,7 @@ func FloorExec(ctx context.Context, stateDir, rootfs string, args []string) (tim
 	}()
 	cfg := c.Config()
 	t0 := time.Now()
-	p := &libcontainer.Process{Args: args, Env: []string{"PATH=/bin:/usr/bin:/sbin:/usr/sbin"}, Cwd: "/", Init: false, Capabilities: cfg.Capabilities}
+	p := &libcontainer.Process{Args: args, Env: []string{"PATH=/bin:/usr/bin:/sbin:/usr/sbin"}, Cwd: "/", Init: false, Capabilities: cfg.Capabilities, LogLevel: runner.InitLogLevel}
 	if err := c.Run(p); err != nil {
 		return 0, fmt.Errorf("floor: exec: %w", err)
 	}
