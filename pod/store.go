@@ -49,7 +49,7 @@ func writeJSON(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	return atomicfile.WriteFileDurable(path, append(data, '\n'), 0o600)
+	return atomicfile.ReplaceDurable(path, append(data, '\n'), 0o600)
 }
 
 func readJSON(path string, v any) error {

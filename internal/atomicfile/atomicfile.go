@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"golang.org/x/sys/unix"
 )
 
 // WriteJSON writes v to path via a temp file, fsync and rename: readers never see a
@@ -63,6 +65,46 @@ func WriteFileDeferSync(path string, b []byte, mode os.FileMode) (sync func() er
 		defer d.Close()
 		return d.Sync()
 	}, nil
+}
+
+// ReplaceDurable is WriteFileDurable for a file with one writer at a time (the caller
+// serialises its writes): the new content is written into a sibling ".<name>.next" that is
+// kept and reused, and RENAME_EXCHANGE swaps the two names, so that a rewrite allocates and
+// frees no inode. (On ext4, a file created in a directory after many deletes pays for a scan
+// of the recently deleted inodes; the daemon rewrites a pod's records at every change.) The
+// sibling holds the previous content afterwards. Where the filesystem cannot exchange names,
+// or path does not exist yet, the sibling is renamed onto path.
+func ReplaceDurable(path string, b []byte, mode os.FileMode) error {
+	dir := filepath.Dir(path)
+	next := filepath.Join(dir, "."+filepath.Base(path)+".next")
+	f, err := os.OpenFile(next, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|unix.O_NOFOLLOW, mode)
+	if err != nil {
+		return err
+	}
+	if _, err = f.Write(b); err == nil {
+		if err = f.Chmod(mode); err == nil {
+			err = f.Sync()
+		}
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	err = unix.Renameat2(unix.AT_FDCWD, next, unix.AT_FDCWD, path, unix.RENAME_EXCHANGE)
+	if err != nil {
+		// ENOENT: no path yet; EINVAL, ENOSYS, EOPNOTSUPP: no exchange here.
+		if err = os.Rename(next, path); err != nil {
+			return err
+		}
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 func write(path string, b []byte, mode os.FileMode, syncDir bool) error {
