@@ -22,6 +22,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/podrun/podrun/cri"
+	"github.com/podrun/podrun/internal/atomicfile"
 )
 
 // OCI annotations that name an image in an image layout's index.json.
@@ -296,7 +297,7 @@ func (s *Store) importLayer(ctx context.Context, tx *loadTx, l v1.Layer, diffID 
 	}
 	ok = true
 	tx.created = append(tx.created, final)
-	return syncDir(s.layerDir())
+	return atomicfile.SyncDir(s.layerDir())
 }
 
 func (s *Store) blobPath(h v1.Hash) string { return filepath.Join(s.blobDir(), h.Hex) }

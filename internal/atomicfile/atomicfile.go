@@ -58,13 +58,18 @@ func WriteFileDeferSync(path string, b []byte, mode os.FileMode) (sync func() er
 		if err := tmp.Sync(); err != nil {
 			return err
 		}
-		d, err := os.Open(dir)
-		if err != nil {
-			return err
-		}
-		defer d.Close()
-		return d.Sync()
+		return SyncDir(dir)
 	}, nil
+}
+
+// SyncDir makes the names in dir (its entries' creations, renames and removals) durable.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // ReplaceDurable is WriteFileDurable for a file with one writer at a time (the caller
@@ -99,15 +104,10 @@ func ReplaceDurable(path string, b []byte, mode os.FileMode) error {
 			return err
 		}
 	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return SyncDir(dir)
 }
 
-func write(path string, b []byte, mode os.FileMode, syncDir bool) error {
+func write(path string, b []byte, mode os.FileMode, durable bool) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -133,11 +133,8 @@ func write(path string, b []byte, mode os.FileMode, syncDir bool) error {
 	if err := os.Rename(name, path); err != nil {
 		return err
 	}
-	if syncDir {
-		if d, err := os.Open(dir); err == nil {
-			_ = d.Sync()
-			d.Close()
-		}
+	if durable {
+		_ = SyncDir(dir)
 	}
 	return nil
 }
