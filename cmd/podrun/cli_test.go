@@ -219,6 +219,12 @@ func TestCLIRunStartsDaemonAndWaits(t *testing.T) {
 			return nil
 		},
 	}
+	// A bad file is reported as such, and starts no daemon.
+	bad := writeFile(t, strings.Replace(mypod, "image:", "imagee:", 1))
+	if code := c.execute(apitest.Ctx(t), []string{"--socket", missing, "run", bad}); code != 1 || started || !strings.Contains(errb.String(), `: line 11: unknown field "spec.containers[0].imagee"`) {
+		t.Fatalf("run of a bad file without a daemon: exit %d, daemon started %v, stderr %q", code, started, errb.String())
+	}
+	errb.Reset()
 	code := c.execute(apitest.Ctx(t), []string{"--socket", missing, "run", "--wait", "--timeout", "5s", writeFile(t, mypod)})
 	if code != 0 || !started || out.String() != "pod/mypod created\n" {
 		t.Fatalf("run: exit %d started %v stdout %q stderr %q", code, started, out.String(), errb.String())

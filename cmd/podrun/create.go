@@ -76,8 +76,9 @@ func (c *cli) createPods(ctx context.Context, pods []*v1.Pod) ([]types.Namespace
 				got.Metadata.Name, got.Metadata.Namespace = full.Name, full.Namespace
 			}
 		}
-		if check != nil && apierrors.IsBadRequest(err) {
+		if check != nil && (apierrors.IsBadRequest(err) || isUnreachable(err)) {
 			// The daemon refused what the file says: the full decode places it on its line.
+			// Without a daemon, a bad file is still reported as such (and `run` starts none).
 			if cerr := check(); cerr != nil {
 				err = cerr
 			}
