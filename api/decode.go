@@ -41,17 +41,13 @@ func DecodeManifests(data []byte, filename string) (pods []Manifest, warnings []
 }
 
 // DecodeManifestsDeferred is DecodeManifests for a caller that sends the objects' JSON to the
-// daemon, which decodes them as strictly. A file holding one Pod is not decoded into a v1.Pod
-// here (that typed decode, cold in a fresh process, was the CLI's costliest step before its
-// request, ≈ 2 ms): its Manifest.Pod holds only apiVersion, kind, name and namespace, and its
-// Check decodes it fully, to put on its line the error of a daemon that refused it. A file of
-// several objects is decoded whole, so that a bad one is found before any is created.
+// daemon, which decodes them as strictly. No Pod is decoded into a v1.Pod here (that typed
+// decode, cold in a fresh process, was the CLI's costliest step before its request, ≈ 2 ms):
+// each Manifest.Pod holds only apiVersion, kind, name and namespace, and its Check decodes it
+// fully, to put on its line the error of a daemon that refused it. A caller sending several
+// pods runs every Check first, so that a bad one is found before any is created.
 func DecodeManifestsDeferred(data []byte, filename string) (pods []Manifest, warnings []string, err error) {
-	pods, warnings, err = decodeManifests(data, filename, true)
-	if err != nil || len(pods) <= 1 {
-		return pods, warnings, err
-	}
-	return decodeManifests(data, filename, false)
+	return decodeManifests(data, filename, true)
 }
 
 func decodeManifests(data []byte, filename string, deferPods bool) (pods []Manifest, warnings []string, err error) {

@@ -44,12 +44,21 @@ func (m *Manager) containerLogPath(p *v1.Pod, container string, attempt int) str
 	return filepath.Join(m.podLogDir(p), container, strconv.Itoa(attempt)+".log")
 }
 
-func writeJSON(path string, v any) error {
+// recordJSON is a record's bytes on disk: indented JSON and a newline.
+func recordJSON(v any) ([]byte, error) {
 	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(data, '\n'), nil
+}
+
+func writeJSON(path string, v any) error {
+	data, err := recordJSON(v)
 	if err != nil {
 		return err
 	}
-	return atomicfile.ReplaceDurable(path, append(data, '\n'), 0o600)
+	return atomicfile.ReplaceDurable(path, data, 0o600)
 }
 
 func readJSON(path string, v any) error {
@@ -147,11 +156,11 @@ func (m *Manager) persistNew(e *podEntry, rv uint64) (sync func() error, err err
 	}
 	// pod.json is what makes the directory a pod on the next Start; the first event follows
 	// through the saver (as every later one), out of the create's answer's way.
-	data, err := json.MarshalIndent(e.pod, "", "  ")
+	data, err := recordJSON(e.pod)
 	if err != nil {
 		return nil, err
 	}
-	if sync, err = atomicfile.WriteFileDeferSync(dir+"/"+podFile, append(data, '\n'), 0o600); err != nil {
+	if sync, err = atomicfile.WriteFileDeferSync(dir+"/"+podFile, data, 0o600); err != nil {
 		return nil, err
 	}
 	e.savedRV = rv

@@ -185,6 +185,8 @@ func TestCLIDecodeErrors(t *testing.T) {
 	good := writeFile(t, strings.Replace(mypod, "name: mypod", "name: other", 1))
 	expect(t, runCLI(t, sock, "", "run", bad), 1, "", `: line 11: unknown field "spec.containers[0].imagee"`)
 	expect(t, runCLI(t, sock, "", "create", "-f", good, "-f", bad), 1, "", `: line 11: unknown field "spec.containers[0].imagee"`)
+	two := strings.Replace(mypod, "name: mypod", "name: other", 1) + "---\n" + strings.Replace(mypod, "image:", "imagee:", 1)
+	expect(t, runCLI(t, sock, two, "run", "-"), 1, "", `unknown field "spec.containers[0].imagee"`)
 	expect(t, runCLI(t, sock, "", "get", "pods"), 0, "", "No resources found in default namespace.\n")
 	expect(t, runCLI(t, sock, "", "create", "-f", "/nonexistent.yaml"), 1, "", `error: the path "/nonexistent.yaml" does not exist`)
 	expect(t, runCLI(t, sock, "kind: Pod\n", "create", "-f", "-"), 1, "", "error: STDIN: line 1: apiVersion not set")

@@ -15,11 +15,11 @@ import (
 // warnings (ignored ConfigMaps and Secrets). Pods without a namespace get the -n one; a pod
 // whose namespace differs from an explicit -n is an error, as with kubectl.
 //
-// With deferred (create and run, which send each pod's JSON as read), one pod in all is not
-// decoded into a v1.Pod (api.DecodeManifestsDeferred): its *v1.Pod has only its names, and
-// createPods checks it in full if the daemon refuses it, for the line of the error. Several
-// pods are all decoded before any is sent, so that no bad one is found after others were
-// created.
+// With deferred (create and run, which send each pod's JSON as read), the pods are not decoded
+// into v1.Pods (api.DecodeManifestsDeferred): each *v1.Pod has only its names. One pod is
+// checked in full only if the daemon refuses it (createPods), for the line of the error;
+// several are all checked here before any is sent, so that no bad one is found after others
+// were created.
 func (c *cli) readPods(files []string, nsExplicit, deferred bool) ([]*v1.Pod, error) {
 	if len(files) == 0 {
 		return nil, fmt.Errorf("must specify one of -f and -k")
@@ -80,7 +80,6 @@ func (c *cli) readPods(files []string, nsExplicit, deferred bool) ([]*v1.Pod, er
 		return nil, fmt.Errorf("no objects passed to create")
 	}
 	if len(pods) > 1 {
-		// One deferred pod per file of several files: each is checked now.
 		for _, p := range pods {
 			if check := c.checks[p]; check != nil {
 				if err := check(); err != nil {
