@@ -19,6 +19,8 @@ import (
 //	pod.json      the full v1.Pod (defaulted spec + status), rewritten atomically on each change
 //	events.json   []v1.Event, oldest first
 //	runtime.json  what only the pod manager needs to re-adopt the pod (the sandbox ID)
+//	.<file>.next  each file's previous version, the sibling it is exchanged with when rewritten
+//	              (atomicfile.ReplaceDurable)
 //	volumes/empty-dir/<name>/       emptyDir volumes (a tmpfs mount for medium: Memory)
 //	containers/<name>/<attempt>-termination-log   terminationMessagePath files
 const (
