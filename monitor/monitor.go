@@ -559,7 +559,13 @@ func (m *monitor) reaper() {
 // leader's children file lists them all; the children other threads forked are the ones
 // libcontainer and our goroutines wait for. Reading the leader's file alone spares a
 // directory read of /proc/self/task and a file per thread on every SIGCHLD.
-func zombieChildren() []int { return procstat.ZombieChildren(true) }
+func zombieChildren() []int {
+	var pids []int
+	for _, z := range procstat.ZombieChildren(true) {
+		pids = append(pids, z.Pid)
+	}
+	return pids
+}
 
 // exitRecord turns a wait status into the CRI's exit code, signal and reason.
 func exitRecord(ws syscall.WaitStatus, started time.Time, oom bool) *ExitRecord {

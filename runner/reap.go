@@ -23,11 +23,7 @@ const leakedAfter = time.Second
 // (seen once in about fifteen runs of the exec-probe benchmark). It returns when stop closes
 // (never, for a nil stop).
 func reapLeaked(interval time.Duration, stop <-chan struct{}) {
-	type zombie struct {
-		pid   int
-		start uint64
-	}
-	first := map[zombie]time.Time{}
+	first := map[procstat.Zombie]time.Time{}
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
@@ -37,19 +33,14 @@ func reapLeaked(interval time.Duration, stop <-chan struct{}) {
 		case <-tick.C:
 		}
 		now := time.Now()
-		seen := map[zombie]bool{}
-		for _, pid := range procstat.ZombieChildren(false) {
-			_, start, err := procstat.Stat(pid)
-			if err != nil {
-				continue // reaped since
-			}
-			z := zombie{pid, start}
+		seen := map[procstat.Zombie]bool{}
+		for _, z := range procstat.ZombieChildren(false) {
 			seen[z] = true
 			if t, ok := first[z]; !ok {
 				first[z] = now
 			} else if now.Sub(t) >= leakedAfter {
 				var ws unix.WaitStatus
-				unix.Wait4(pid, &ws, unix.WNOHANG, nil) //nolint:errcheck // gone already is as good
+				unix.Wait4(z.Pid, &ws, unix.WNOHANG, nil) //nolint:errcheck // gone already is as good
 				delete(first, z)
 			}
 		}

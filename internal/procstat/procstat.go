@@ -50,16 +50,23 @@ func Alive(pid int, startTime uint64) bool {
 	return err == nil && st == startTime && state != 'Z' && state != 'X'
 }
 
+// Zombie is a child that exited and was not waited for: its pid and start time (the pair
+// tells it from a later process with the same pid).
+type Zombie struct {
+	Pid       int
+	StartTime uint64
+}
+
 // ZombieChildren lists this process's children that are zombies: those of every thread, or
 // only the thread group leader's when leaderOnly (a child subreaper's orphans are re-parented
 // to its first live thread, the leader; children other threads fork are theirs). It reads
 // /proc/self/task/<tid>/children and each child's stat.
-func ZombieChildren(leaderOnly bool) []int {
+func ZombieChildren(leaderOnly bool) []Zombie {
 	files := []string{"/proc/self/task/" + strconv.Itoa(os.Getpid()) + "/children"}
 	if !leaderOnly {
 		files, _ = filepath.Glob("/proc/self/task/*/children")
 	}
-	var out []int
+	var out []Zombie
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -70,8 +77,8 @@ func ZombieChildren(leaderOnly bool) []int {
 			if err != nil {
 				continue
 			}
-			if state, _, err := Stat(pid); err == nil && state == 'Z' {
-				out = append(out, pid)
+			if state, start, err := Stat(pid); err == nil && state == 'Z' {
+				out = append(out, Zombie{Pid: pid, StartTime: start})
 			}
 		}
 	}
