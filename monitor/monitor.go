@@ -340,13 +340,11 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 			m.log.Warn("monitor stays in the daemon's cgroup", "err", err)
 		}
 	}
-	if early {
+	if !early {
+		movedDone()
+	} else {
 		// Ready without waiting for the move's RCU grace period (see moveToPodCgroup).
 		go movedDone()
-	} else {
-		movedDone()
-	}
-	if early {
 		st.Starting = true
 		st.MonitorPid = os.Getpid()
 		if _, t, err := procstat.Stat(st.MonitorPid); err == nil {
