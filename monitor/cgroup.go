@@ -11,24 +11,29 @@ import (
 	"github.com/moby/sys/mountinfo"
 )
 
-// moveToPodCgroup moves the monitor (this process) into a leaf cgroup of its pod, <pod
-// cgroup>/monitor-<sandbox id prefix>, in every mounted hierarchy, making the pod cgroup when
-// it is not there yet. There the monitor is accounted to its pod, and it leaves the daemon's
-// cgroup: a service manager stopping the daemon by its cgroup (systemd's KillMode=control-group)
-// does not take the pods with it. A leaf because cgroup v2 allows no process in a cgroup that
-// has children with controllers.
-//
-// The monitor runs it while libcontainer starts the pause, on purpose: on cgroup v1 the first
-// move into a cgroup after a quiet spell waits for an RCU grace period (the kernel's
-// cgroup_threadgroup_rwsem; 6 to 25 ms here), and moves that overlap share one wait.
-func moveToPodCgroup(podCgroup, leaf string) error {
+// cgroupLeaf is a leaf cgroup's dirs, one per hierarchy, or why they could not all be made.
+type cgroupLeaf struct {
+	dirs []string
+	err  error
+}
+
+// InfraCgroup is the name of the leaf below the pod cgroup that holds the pod's monitor and
+// pause.
+func InfraCgroup(sandboxID string) string { return "monitor-" + sandboxID[:12] }
+
+// makeCgroupLeaf makes the leaf cgroup <pod cgroup>/<leaf> in every mounted hierarchy, making
+// the pod cgroup when it is not there yet, and returns its dirs (those it could make, with the
+// error of the others). A leaf because cgroup v2 allows no process in a cgroup that has
+// children with controllers.
+func makeCgroupLeaf(podCgroup, leaf string) ([]string, error) {
 	if strings.Trim(podCgroup, "/") == "" {
-		return errors.New("no pod cgroup in monitor.json")
+		return nil, errors.New("no pod cgroup in monitor.json")
 	}
 	mounts, err := mountinfo.GetMounts(mountinfo.FSTypeFilter("cgroup", "cgroup2"))
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var dirs []string
 	var errs []error
 	for _, m := range mounts {
 		if m.Root != "/" {
@@ -39,6 +44,22 @@ func moveToPodCgroup(podCgroup, leaf string) error {
 			errs = append(errs, err)
 			continue
 		}
+		dirs = append(dirs, dir)
+	}
+	return dirs, errors.Join(errs...)
+}
+
+// moveToPodCgroup moves the monitor (this process) into its leaf cgroup of its pod, dirs (made
+// by makeCgroupLeaf, with the error it gave). There the monitor is accounted to its pod, and
+// it leaves the daemon's cgroup: a service manager stopping the daemon by its cgroup
+// (systemd's KillMode=control-group) does not take the pods with it.
+//
+// The monitor runs it while the pause starts, on purpose: on cgroup v1 the first move into a
+// cgroup after a quiet spell waits for an RCU grace period (the kernel's
+// cgroup_threadgroup_rwsem; 6 to 25 ms here), and moves that overlap share one wait.
+func moveToPodCgroup(dirs []string, made error) error {
+	errs := []error{made}
+	for _, dir := range dirs {
 		if err := writeCgroupFile(dir, "cgroup.procs", strconv.Itoa(os.Getpid())); err != nil {
 			errs = append(errs, fmt.Errorf("join %s: %w", dir, err))
 		}

@@ -166,7 +166,9 @@ func (m *monitor) createContainer(req *CreateRequest, launch []byte) (pid int, r
 	}
 	pid = res.Pid
 	if err == nil {
+		m.knownMu.Lock()
 		m.known[pid] = true
+		m.knownMu.Unlock()
 	}
 	m.spawnMu.Unlock()
 	if err != nil {
@@ -219,9 +221,9 @@ func (m *monitor) waitContainer(mc *monContainer) {
 		<-mc.reapAfter
 	}
 	uws, err := reapChild(mc.pid)
-	m.spawnMu.Lock()
+	m.knownMu.Lock()
 	delete(m.known, mc.pid)
-	m.spawnMu.Unlock()
+	m.knownMu.Unlock()
 	ws := syscall.WaitStatus(uws)
 	if err != nil {
 		m.log.Warn("wait container", "container", mc.id, "err", err)

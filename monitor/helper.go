@@ -65,10 +65,12 @@ func (m *monitor) startHelper(op, id string, stdin []byte, files []*os.File, arg
 	if !held {
 		m.spawnMu.Lock()
 	}
+	m.knownMu.Lock()
 	err = cmd.Start()
 	if err == nil {
 		m.known[cmd.Process.Pid] = true
 	}
+	m.knownMu.Unlock()
 	if !held {
 		m.spawnMu.Unlock()
 	}
@@ -141,9 +143,9 @@ func (m *monitor) awaitHelper(hp *helperProc, op, id string, out any, held bool,
 	reap := func() error {
 		waitExited(hp.pid)
 		err := hp.wait()
-		m.spawnMu.Lock()
+		m.knownMu.Lock()
 		delete(m.known, hp.pid)
-		m.spawnMu.Unlock()
+		m.knownMu.Unlock()
 		if opts.gone != nil {
 			close(opts.gone)
 		}
@@ -155,14 +157,7 @@ func (m *monitor) awaitHelper(hp *helperProc, op, id string, out any, held bool,
 			return nil
 		}
 	}
-	if held {
-		// reap takes spawnMu to forget the helper: release the caller's hold meanwhile.
-		m.spawnMu.Unlock()
-	}
 	err := reap()
-	if held {
-		m.spawnMu.Lock()
-	}
 	if err != nil {
 		if msg := strings.TrimSpace(hp.stderr()); msg != "" {
 			return errors.New(msg)

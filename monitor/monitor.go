@@ -34,6 +34,7 @@ import (
 	"github.com/podrun/podrun/internal/procstat"
 	"github.com/podrun/podrun/monitor/helperproto"
 	"github.com/podrun/podrun/sandbox/nsfs"
+	"github.com/podrun/podrun/sandbox/pauseproc"
 )
 
 // ReadyFD is the pipe on which the monitor tells RunPodSandbox "ok" or "error: …", after
@@ -63,8 +64,9 @@ type monitor struct {
 	helperPid     int  // the pause's helper, already started by podrun-launch; 0: start it here
 	helperAwaited bool // setup got as far as awaiting it
 
-	pauseUp   bool // the pause was started (by setup)
-	pauseDone chan struct{}
+	pauseUp    bool // the pause runs, or ran (knownMu)
+	pauseDone  chan struct{}
+	pausePidfd int // the pause's pidfd, -1 before it was started (knownMu)
 	// pauseSettled is closed once the pause's create is over and pauseUp says how it went
 	// (with an early start, after setup: see pauseStarted).
 	pauseSettled chan struct{}
@@ -79,7 +81,10 @@ type monitor struct {
 	// spawnMu is held while a helper creates a container (its init becomes our child before
 	// we know its pid) and while the reaper reaps: the reaper never steals their statuses.
 	spawnMu sync.Mutex
-	known   map[int]bool // pids waited for by us (inits, helpers)
+	// knownMu guards known and the pause's pid (the reaper holds it too): the pause is started
+	// under it alone, not waiting for a container's create.
+	knownMu sync.Mutex
+	known   map[int]bool // pids waited for by us (pause, inits, helpers)
 	next    *nextHelper  // the pause's helper, until the first container takes it (spawnMu)
 
 	cleanups []func() // undo steps of the sandbox setup, in reverse order
@@ -109,15 +114,16 @@ func Main(args []string) int {
 	fs := flag.NewFlagSet("monitor", flag.ContinueOnError)
 	state := fs.String("state", "/run/podrun", "state dir")
 	id := fs.String("sandbox", "", "sandbox id")
-	helperPid := fs.Int("helper-pid", 0, "the pause's helper, started by podrun-launch (its stdout, stderr and socket on fds 4, 5, 6)")
+	helperPid := fs.Int("helper-pid", 0, "the first container's helper, started by podrun-launch (its stdout, stderr and socket on fds 4, 5, 6)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	// Keep the monitor small: one per pod, 50 pods must cost little. One P avoids idle per-P
-	// caches.
-	if os.Getenv("GOMAXPROCS") == "" {
-		goruntime.GOMAXPROCS(1)
-	}
+	// Two Ps while the pod starts: with one, a goroutine in a slow system call (a cgroup v1
+	// mkdir takes about 0.3 ms here) keeps the P until sysmon takes it back, and the daemon's
+	// create request waited for it (traced: 1.9 – 2.6 ms from the daemon's call to our
+	// handler, 0.7 ms with two). One P afterwards (at the trim): the monitor is one per pod,
+	// 50 pods must cost little, and an idle P keeps per-P caches.
+	goruntime.GOMAXPROCS(2)
 	// No collection while it sets up (its start's garbage is a few MiB at most, and the memory
 	// limit still bounds it): one, at the end, returns it all. GC cycles during the setup were
 	// 5 % of a monitor's CPU over a pod's start, on CPUs the pod's start keeps busy.
@@ -130,7 +136,7 @@ func Main(args []string) int {
 	m := &monitor{
 		p: layout.Paths{State: *state}, id: *id, log: log, helperPid: *helperPid,
 		ctrs: map[string]*monContainer{}, known: map[int]bool{},
-		stop: make(chan struct{}), pauseDone: make(chan struct{}),
+		stop: make(chan struct{}), pauseDone: make(chan struct{}), pausePidfd: -1,
 		pauseSettled: make(chan struct{}), published: make(chan struct{}),
 	}
 	if !layout.ValidID(*id) {
@@ -168,6 +174,7 @@ func Main(args []string) int {
 	// container are still being made after our ready, and what they leave would stay in the
 	// heap. From then on the heap is tiny, so a low GC target is cheap.
 	time.AfterFunc(trimDelay, func() {
+		goruntime.GOMAXPROCS(1)
 		debug.SetGCPercent(20)
 		debug.FreeOSMemory()
 		var ms goruntime.MemStats
@@ -210,10 +217,20 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 	if !mcfg.HostNetwork && mcfg.NetnsPath == "" {
 		return nil, errors.New("monitor.json names no network namespace")
 	}
-	m.cleanups = append(m.cleanups, func() { m.helper("destroy", m.id, nil, nil, nil, nil, false) }) //nolint:errcheck
-	// Leave the daemon's cgroup while the helper starts the pause (see moveToPodCgroup).
+	m.cleanups = append(m.cleanups, m.destroyPause)
+	// The pod's infrastructure cgroup, a leaf below the pod cgroup: the monitor moves into it
+	// (it leaves the daemon's cgroup while the pause starts: see moveToPodCgroup), and the
+	// pause starts in it. A cgroup of the pause's own cost a mkdir in every hierarchy (13 on
+	// cgroup v1 here), under the kernel's global cgroup_mutex that the container made at the
+	// same time needs for its own: traced, the pause spawned 5 ms later and the monitor took
+	// the container's create request 2.6 ms after the daemon sent it.
+	pauseCgroups := make(chan cgroupLeaf, 1)
 	moved := make(chan error, 1)
-	go func() { moved <- moveToPodCgroup(m.cfg.CgroupParent, "monitor-"+m.id[:12]) }()
+	go func() {
+		dirs, err := makeCgroupLeaf(m.cfg.CgroupParent, InfraCgroup(m.id))
+		pauseCgroups <- cgroupLeaf{dirs, err}
+		moved <- moveToPodCgroup(dirs, err)
+	}()
 	st := sandboxstate.Status{
 		ID: m.id, PodUID: mcfg.PodUID, State: sandboxstate.Ready,
 		Namespaces:   map[string]string{},
@@ -230,11 +247,8 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 		}
 	}
 	// The pid namespace of shareProcessNamespace is pinned, and the daemon told the pod's
-	// namespaces exist, as soon as the helper reports the pause's pid (its namespaces exist
-	// then), while libcontainer finishes the pause (pivot_root, masked paths, its own exec).
-	pinned := false
+	// namespaces exist, once the pause (PID 1 there) runs.
 	pin := func(pid int) error {
-		pinned = true
 		if mcfg.SharePID {
 			path := filepath.Join(m.p.NsDir(m.id), "pid")
 			if err := nsfs.PinNamespace(pid, "pid", path); err != nil {
@@ -255,80 +269,81 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 	}
 	// early: every namespace of the pod exists already (the daemon's pins; no pid namespace of
 	// the pause's to wait for), so the monitor reports ready, and the pod's first container is
-	// made, while the helper still makes the pause: the two inits run side by side. Until the
-	// pause runs, sandbox.json says Starting (and who makes it).
+	// made, while the pause is being made (its cgroup join may wait for an RCU grace period on
+	// cgroup v1). Until the pause runs, sandbox.json says Starting (and who makes it).
 	early := !mcfg.SharePID
 	if early {
 		if err := pin(0); err != nil {
 			return nil, err
 		}
 	}
-	// The pause's helper stays to make the pod's first container (helperproto.NextArg) when
-	// asked on a socket, its fd 3. The pause's stdio is /dev/null: it never writes.
-	next := &nextHelper{gone: make(chan struct{})}
-	m.cleanups = append(m.cleanups, m.closeNext)
-	opts := helperOpts{gone: next.gone}
-	if !early {
-		opts.onPid = pin // the helper reports the pause's pid early (helperproto.PauseArgs)
-	}
+	// The helper that makes the pod's first container when asked on a socket, its fd 3
+	// (helperproto.NextOp): started by podrun-launch beside us, or here.
 	m.spawnMu.Lock()
+	next := &nextHelper{gone: make(chan struct{})}
 	var hp *helperProc
 	var err error
 	if m.helperPid > 0 {
-		// podrun-launch started it while we started.
 		unix.CloseOnExec(6)
 		next.sock = os.NewFile(6, "next")
+		m.knownMu.Lock()
 		m.known[m.helperPid] = true
+		m.knownMu.Unlock()
 		m.helperAwaited = true
 		hp = adoptHelper(m.helperPid)
 	} else {
-		var launch []byte
 		var helperSock *os.File
-		if launch, err = os.ReadFile(filepath.Join(dir, LaunchFile)); err == nil {
-			if next.sock, helperSock, err = newSockPair("next", unix.SOCK_SEQPACKET); err == nil {
-				hp, err = m.startHelper("create", m.id, launch, []*os.File{helperSock}, helperproto.PauseArgs(mcfg.SharePID), true)
-				helperSock.Close()
-			}
+		if next.sock, helperSock, err = newSockPair("next", unix.SOCK_SEQPACKET); err == nil {
+			hp, err = m.startHelper(helperproto.NextOp, m.id, nil, []*os.File{helperSock}, nil, true)
+			helperSock.Close()
 		}
 	}
+	if err == nil {
+		m.next = next
+		m.cleanups = append(m.cleanups, m.closeNext)
+	} else if next.sock != nil {
+		next.sock.Close()
+	}
+	m.spawnMu.Unlock()
 	if err != nil {
-		m.spawnMu.Unlock()
-		if next.sock != nil {
-			next.sock.Close()
+		// The first container gets a helper of its own, as every other does.
+		m.log.Warn("no helper for the first container", "err", err)
+	} else {
+		go func() {
+			if err := m.awaitHelper(hp, helperproto.NextOp, m.id, nil, false, helperOpts{gone: next.gone}); err != nil {
+				m.log.Warn("the first container's helper", "err", err)
+			}
+		}()
+	}
+	startPause := func() (int, error) {
+		cg := <-pauseCgroups
+		if cg.err != nil {
+			return 0, fmt.Errorf("pause cgroup: %w", cg.err)
 		}
-		return nil, fmt.Errorf("start pause: %w", err)
+		return m.startPause(cg.dirs)
 	}
 	if early {
-		m.next = next
-		m.spawnMu.Unlock()
-		// Undone before the pause's destroy: never while its create runs.
+		// Undone before the pause's destroy: never while it is being made.
 		m.cleanups = append(m.cleanups, func() { <-m.pauseSettled })
 		go func() {
-			var res helperproto.Result
-			err := m.awaitHelper(hp, "create", m.id, &res, false, opts)
+			pid, err := startPause()
 			<-m.published
-			m.pauseStarted(res.Pid, next, err)
+			m.pauseStarted(pid, err)
 		}()
 	} else {
-		var res helperproto.Result
-		err = m.awaitHelper(hp, "create", m.id, &res, true, opts)
-		pid := res.Pid
+		pid, err := startPause()
 		if err == nil {
-			m.known[pid] = true
+			m.knownMu.Lock()
 			m.pauseUp = true
-			m.next = next
-		} else if next.sock != nil {
-			next.sock.Close()
+			m.knownMu.Unlock()
 		}
-		m.spawnMu.Unlock()
 		close(m.pauseSettled)
-		if err == nil && !pinned {
-			err = pin(pid) // a helper that did not report early
+		if err == nil {
+			err = pin(pid)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("start pause: %w", err)
 		}
-		go m.watchPause(pid, next)
 		st.Pid = pid
 		if _, t, err := procstat.Stat(pid); err == nil {
 			st.PidStartTime = t
@@ -388,15 +403,42 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 	return ln, nil
 }
 
-// watchPause marks the sandbox NotReady when the pause exits. The pause is the helper's
-// child while the helper waits for the first container, ours afterwards.
-func (m *monitor) watchPause(pid int, next *nextHelper) {
-	<-next.gone
+// startPause starts the pause (package pauseproc) in the cgroup dirs given and returns its
+// pid once it runs. The pause is our child from its start: watchPause reaps it.
+func (m *monitor) startPause(cgroups []string) (int, error) {
+	c := m.cfg.Pause
+	c.Net, c.IPC, c.UTS, c.NewPID = m.cfg.NetnsPath, m.cfg.IPCPath, m.cfg.UTSPath, m.cfg.SharePID
+	m.knownMu.Lock()
+	p, err := pauseproc.Start(&c, cgroups)
+	if err == nil {
+		m.known[p.Pid] = true
+		// Our unreaped child: the pidfd is the pause's, whatever happens to the pid later.
+		if fd, err := unix.PidfdOpen(p.Pid, 0); err == nil {
+			m.pausePidfd = fd
+		}
+	}
+	m.knownMu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	go m.watchPause(p.Pid)
+	if err := p.Wait(); err != nil {
+		return 0, err
+	}
+	return p.Pid, nil
+}
+
+// watchPause reaps the pause and, if it was up, marks the sandbox NotReady.
+func (m *monitor) watchPause(pid int) {
 	reapChild(pid) //nolint:errcheck // the exit status of the pause does not matter
-	m.spawnMu.Lock()
+	m.knownMu.Lock()
 	delete(m.known, pid)
-	m.spawnMu.Unlock()
+	up := m.pauseUp
+	m.knownMu.Unlock()
 	close(m.pauseDone)
+	if !up {
+		return // its setup failed (startPause's caller says why), or it is being recorded
+	}
 	m.mu.Lock()
 	stopping := m.status.State == sandboxstate.NotReady
 	m.status.State = sandboxstate.NotReady
@@ -409,13 +451,41 @@ func (m *monitor) watchPause(pid int, next *nextHelper) {
 	atomicfile.WriteJSON(m.p.SandboxFile(m.id, "sandbox.json"), st) //nolint:errcheck
 }
 
+// killPause SIGKILLs the pause, if it was started, and waits for it to be reaped.
+func (m *monitor) killPause() {
+	m.knownMu.Lock()
+	fd := m.pausePidfd
+	m.knownMu.Unlock()
+	if fd < 0 {
+		return
+	}
+	unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0) //nolint:errcheck // gone already: fine
+	select {
+	case <-m.pauseDone:
+	case <-time.After(10 * time.Second):
+		m.log.Warn("pause not gone 10 s after SIGKILL")
+	}
+}
+
+// destroyPause kills the pause. Its cgroup is the monitor's: the daemon removes it with the
+// pod cgroup once the monitor is gone.
+func (m *monitor) destroyPause() {
+	m.killPause()
+	m.knownMu.Lock()
+	if m.pausePidfd >= 0 {
+		unix.Close(m.pausePidfd)
+		m.pausePidfd = -1
+	}
+	m.knownMu.Unlock()
+}
+
 // pauseStarted records the outcome of a pause started early (see setup), once setup is over:
 // its pid in sandbox.json, or, when it failed, the sandbox NotReady (the daemon then stops
 // and removes it, as after a pause's death).
-func (m *monitor) pauseStarted(pid int, next *nextHelper, err error) {
+func (m *monitor) pauseStarted(pid int, err error) {
 	defer close(m.pauseSettled)
 	if m.setupFailed {
-		return
+		return // the setup's undo kills it
 	}
 	var t uint64
 	if err == nil {
@@ -423,12 +493,16 @@ func (m *monitor) pauseStarted(pid int, next *nextHelper, err error) {
 			err = fmt.Errorf("pause %d: %w", pid, err)
 		}
 	}
-	m.spawnMu.Lock()
+	m.knownMu.Lock()
+	m.pauseUp = err == nil
+	m.knownMu.Unlock()
 	if err == nil {
-		m.known[pid] = true
-		m.pauseUp = true
+		select {
+		case <-m.pauseDone:
+			err = fmt.Errorf("pause %d exited at its start", pid) // before it was up: watchPause said nothing
+		default:
+		}
 	}
-	m.spawnMu.Unlock()
 	m.mu.Lock()
 	m.status.Starting = false
 	if err == nil {
@@ -441,17 +515,11 @@ func (m *monitor) pauseStarted(pid int, next *nextHelper, err error) {
 	if err != nil {
 		m.log.Error("start pause", "err", err)
 		m.closeNext()
-	} else {
-		go m.watchPause(pid, next)
 	}
 	if err := atomicfile.WriteJSON(m.p.SandboxFile(m.id, "sandbox.json"), st); err != nil {
 		m.log.Error("write sandbox.json", "err", err)
 	}
 }
-
-// LaunchFile, in the sandbox dir, is the pause's spec converted by the daemon for libcontainer
-// (runner.LaunchSpec), the pause's helper's stdin.
-const LaunchFile = "launch.json"
 
 // Config is what the monitor needs to know of the pod, written by RunPodSandbox as
 // <sandbox dir>/monitor.json.
@@ -473,8 +541,11 @@ type Config struct {
 	HostnamePath   string `json:"hostnamePath"`
 	HostsPath      string `json:"hostsPath"`
 	ResolvConfPath string `json:"resolvConfPath"`
-	// CgroupParent is the pod cgroup ("/<cgroup root>/pod<uid>"), the pause's cgroup parent.
+	// CgroupParent is the pod cgroup ("/<cgroup root>/pod<uid>"): the monitor and the pause
+	// live in its leaf InfraCgroup(sandbox id).
 	CgroupParent string `json:"cgroupParent,omitempty"`
+	// Pause is how to make the pause (its namespaces are the ones above).
+	Pause pauseproc.Config `json:"pause"`
 	// Helper is podrun-runner (or podrun): the monitor runs `<Helper> monitor helper <op>` for
 	// the libcontainer work it keeps out of its own memory (see package runner).
 	Helper string `json:"helper"`
@@ -540,6 +611,7 @@ func (m *monitor) reaper() {
 	signal.Notify(ch, unix.SIGCHLD)
 	for range ch {
 		m.spawnMu.Lock()
+		m.knownMu.Lock()
 		for _, pid := range zombieChildren() {
 			if m.known[pid] {
 				continue
@@ -547,6 +619,7 @@ func (m *monitor) reaper() {
 			var ws unix.WaitStatus
 			unix.Wait4(pid, &ws, unix.WNOHANG, nil) //nolint:errcheck
 		}
+		m.knownMu.Unlock()
 		m.spawnMu.Unlock()
 	}
 }

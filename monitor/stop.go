@@ -24,11 +24,5 @@ func (m *monitor) stopAll() {
 	case <-m.pauseSettled: // a pause still being made is killed once it runs
 	case <-time.After(30 * time.Second):
 	}
-	if m.pauseUp {
-		m.killContainer(m.id)
-		select {
-		case <-m.pauseDone:
-		case <-time.After(10 * time.Second):
-		}
-	}
+	m.killPause()
 }

@@ -19,8 +19,6 @@ import (
 	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
-	"github.com/opencontainers/runc/libcontainer/configs"
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
@@ -38,16 +36,16 @@ type paths = layout.Paths
 // caches): libcontainer's create alone left about 1 MiB of private memory in every monitor.
 // The container's init does not depend on the helper: the helper is not a subreaper, so the
 // init's parent is the monitor (the subreaper above it) as soon as the helper exits, and the
-// monitor waits for it and owns its stdio as before. The pause's helper lives a little longer:
-// it makes the pod's first container too (serveNext, while it makes the pause), sparing a
-// pod's start one process start.
+// monitor waits for it and owns its stdio as before. The pod's first container's helper is
+// started beside the monitor, before the container is asked for (helperproto.NextOp,
+// serveNext): a pod's start then waits for no helper's start-up.
 
 type helperResult = helperproto.Result
 
 // helperMain runs one helper operation (`monitor helper <op> …`); it returns the exit code.
 // Errors go to stderr.
 func helperMain(args []string) int {
-	// A helper lives for one operation (the pause's until its pod's first container): it
+	// A helper lives for one operation (the first container's from the monitor's start): it
 	// collects nothing unless its heap nears the limit. It inherits the monitor's GOGC=20,
 	// with which a create's few MiB of allocations ran several collections.
 	debug.SetGCPercent(-1)
@@ -60,17 +58,13 @@ func helperMain(args []string) int {
 	fs := flag.NewFlagSet("monitor helper", flag.ContinueOnError)
 	state := fs.String("state", "/run/podrun", "state dir")
 	id := fs.String("id", "", "container or sandbox id")
-	run := fs.Bool("run", false, "create: start the process at once (the pause)")
-	earlyPid := fs.Bool(strings.TrimPrefix(helperproto.EarlyPidArg, "--"), false, "create: print \"started <pid>\" once the init's namespaces exist")
 	stdio := fs.String("stdio", "", "create: stdin,stdout,stderr,console socket as fd numbers, -1 for none")
-	next := fs.Bool(strings.TrimPrefix(helperproto.NextArg, "--"), false, "create: then make one more container on request over fd 3")
 	sig := fs.Int("signal", 0, "signal: the signal")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
 	logrus.SetOutput(os.Stderr)
-	// Errors only: stderr is the monitor's error message when the helper fails, and
-	// libcontainer warns on every create that it cannot save the early-pid hook (a function).
+	// Errors only: stderr is the monitor's error message when the helper fails.
 	logrus.SetLevel(logrus.ErrorLevel)
 	if !layout.ValidID(*id) {
 		fmt.Fprintf(os.Stderr, "helper: invalid id %q\n", *id)
@@ -79,30 +73,16 @@ func helperMain(args []string) int {
 	p := paths{State: *state}
 	var err error
 	switch op {
+	case helperproto.NextOp:
+		// --id is the sandbox's; the container's id comes with the request.
+		serveNext(p, 3)
 	case "create":
 		var res *helperResult
 		var launch []byte
 		var files [4]*os.File
-		var served chan struct{}
-		var giveUp *os.File // closed: serveNext takes no request any more
-		if *next && *stdio != "" {
-			err = errors.New("--next takes fd 3: no --stdio with it")
-		} else if launch, err = io.ReadAll(os.Stdin); err == nil {
+		if launch, err = io.ReadAll(os.Stdin); err == nil {
 			if files, err = stdioFiles(*stdio); err == nil {
-				if *next {
-					// The pod's first container may be asked for while the pause is still
-					// being made: its namespaces are pinned already, and its init and the
-					// pause's run side by side.
-					unix.CloseOnExec(3) // before the pause's init is forked: see serveNext
-					var stop *os.File
-					if stop, giveUp, err = os.Pipe(); err == nil {
-						served = make(chan struct{})
-						go func() { serveNext(p, 3, stop); stop.Close(); close(served) }()
-					}
-				}
-				if err == nil {
-					res, err = helperCreate(p, *id, launch, files, *run, *earlyPid)
-				}
+				res, err = helperCreate(p, *id, launch, files)
 			}
 		}
 		if err == nil {
@@ -111,16 +91,6 @@ func helperMain(args []string) int {
 		if err == nil {
 			// The monitor goes on at the end of the answer, not at our exit.
 			err = os.Stdout.Close()
-		}
-		if served != nil {
-			if err != nil {
-				// No pause: no first container either, unless its request came already.
-				giveUp.Close()
-				<-served
-			} else {
-				<-served
-				giveUp.Close()
-			}
 		}
 	case "signal":
 		var c *libcontainer.Container
@@ -168,10 +138,10 @@ func stdioFiles(stdio string) (files [4]*os.File, err error) {
 	return files, nil
 }
 
-// helperCreate creates the container described by the launch spec and starts its init (which
-// then waits on the exec fifo unless run), with stdin, stdout, stderr and console socket from
-// stdio (nil: none).
-func helperCreate(p paths, id string, launch []byte, stdio [4]*os.File, run, earlyPid bool) (*helperResult, error) {
+// helperCreate creates the container described by the launch spec and starts its init, which
+// then waits on the exec fifo, with stdin, stdout, stderr and console socket from stdio (nil:
+// none).
+func helperCreate(p paths, id string, launch []byte, stdio [4]*os.File) (*helperResult, error) {
 	var ls LaunchSpec
 	if err := json.Unmarshal(launch, &ls); err != nil {
 		return nil, fmt.Errorf("launch spec: %w", err)
@@ -192,27 +162,11 @@ func helperCreate(p paths, id string, launch []byte, stdio [4]*os.File, run, ear
 	if stdio[3] != nil {
 		proc.ConsoleSocket = stdio[3]
 	}
-	if earlyPid {
-		// CreateRuntime hooks run in this process once the init has made its namespaces and
-		// mounts, before its pivot_root: the monitor pins the namespaces from then on.
-		if ls.Config.Hooks == nil {
-			ls.Config.Hooks = configs.Hooks{}
-		}
-		ls.Config.Hooks[configs.CreateRuntime] = append(ls.Config.Hooks[configs.CreateRuntime],
-			configs.NewFunctionHook(func(s *specs.State) error {
-				_, err := fmt.Fprintf(os.Stdout, "started %d\n", s.Pid)
-				return err
-			}))
-	}
 	c, err := libcontainer.Create(p.Runc(), id, ls.Config)
 	if err != nil {
 		return nil, err
 	}
-	if run {
-		err = c.Run(proc)
-	} else {
-		err = c.Start(proc)
-	}
+	err = c.Start(proc)
 	var pid int
 	if err == nil {
 		pid, err = proc.Pid()

@@ -16,20 +16,15 @@ import (
 // KiB; the monitor's send fails (and it starts a helper of its own) if one is ever larger.
 const maxNextRequest = 1 << 20
 
-// serveNext is the end of the pause's helper (helperproto.NextArg): it makes the pod's first
+// serveNext is the first container's helper (helperproto.NextOp): it makes the pod's first
 // container when the monitor asks on the socket fd, sparing a pod's start the start of a
-// second helper process (a Go program's start-up, ≈ 3 ms here, and JSON decoders that are
-// warm by now). It answers once and returns; it returns without a request when the socket
-// closes, after helperproto.NextLinger, or once stop (a pipe's read end, may be nil) sees its
-// writer closed (the pause failed) without a request come first.
-func serveNext(p paths, fd int, stop *os.File) {
+// helper process (a Go program's start-up, ≈ 3 ms here). It answers once and returns; it
+// returns without a request when the socket closes or after helperproto.NextLinger.
+func serveNext(p paths, fd int) {
 	unix.CloseOnExec(fd) // the inits started from here must not keep the monitor's socket
 	defer unix.Close(fd)
 	deadline := time.Now().Add(helperproto.NextLinger)
 	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-	if stop != nil {
-		pfd = append(pfd, unix.PollFd{Fd: int32(stop.Fd()), Events: unix.POLLIN})
-	}
 	for {
 		left := time.Until(deadline)
 		if left <= 0 {
@@ -93,7 +88,7 @@ func nextCreate(p paths, msg []byte, flags int, files []*os.File) (*helperResult
 			return nil, fmt.Errorf("create request: stdio %d names descriptor %d of %d", i, k, len(files))
 		}
 	}
-	return helperCreate(p, req.ID, launch, stdio, false, false)
+	return helperCreate(p, req.ID, launch, stdio)
 }
 
 // rightsFds are the descriptors of an SCM_RIGHTS message.

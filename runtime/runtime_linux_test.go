@@ -1400,11 +1400,10 @@ func TestPrivilegedContainer(t *testing.T) {
 	}
 }
 
-// TestFirstContainerByPauseHelper: the helper that started the pause (started with the monitor
-// by podrun-launch, or by the monitor) waits, the pause its child, and makes the pod's first
-// container; then it is gone, the pause and the container are the monitor's children, and the
-// container's exit right after its start is recorded.
-func TestFirstContainerByPauseHelper(t *testing.T) {
+// TestFirstContainerByHelper: the helper that makes the pod's first container is started
+// beside the monitor (by podrun-launch, or by the monitor), as the monitor's child; it is gone
+// once it made the container. The pause is the monitor's child from its start.
+func TestFirstContainerByHelper(t *testing.T) {
 	r := newTestRuntime(t)
 	if r.launchBin == "" {
 		t.Fatal("no podrun-launch beside the test binary")
@@ -1414,12 +1413,12 @@ func TestFirstContainerByPauseHelper(t *testing.T) {
 	for _, tc := range []struct{ name, launch string }{{"podrun-launch", launch}, {"monitor starts helper", ""}} {
 		t.Run(tc.name, func(t *testing.T) {
 			r.launchBin = tc.launch
-			firstContainerByPauseHelper(t, r, testPod("firstctr", false), tc.launch != "")
+			firstContainerByHelper(t, r, testPod("firstctr", false), tc.launch != "")
 		})
 	}
 }
 
-func firstContainerByPauseHelper(t *testing.T, r *Runtime, pod *v1.Pod, launched bool) {
+func firstContainerByHelper(t *testing.T, r *Runtime, pod *v1.Pod, launched bool) {
 	sb := runSandbox(t, r, pod)
 	v, _ := monitorPids.Load(sb.ID)
 	mpid, _ := v.(int)
@@ -1430,12 +1429,22 @@ func firstContainerByPauseHelper(t *testing.T, r *Runtime, pod *v1.Pod, launched
 		n, _ := strconv.Atoi(procStatusField(t, pid, "PPid"))
 		return n
 	}
-	helper := ppid(sb.Pid)
-	if helper == mpid || ppid(helper) != mpid {
-		t.Fatalf("pause %d: parent %d, want the monitor's (%d) helper", sb.Pid, helper, mpid)
+	if p := ppid(sb.Pid); p != mpid {
+		t.Errorf("pause %d: parent %d, want the monitor %d", sb.Pid, p, mpid)
 	}
-	if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", helper)); filepath.Base(exe) != filepath.Base(r.runnerBin) {
-		t.Errorf("pause's parent runs %q, want %s", exe, r.runnerBin)
+	if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", sb.Pid)); exe != "/pause" {
+		t.Errorf("pause runs %q, want /pause", exe)
+	}
+	children, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", mpid, mpid))
+	helper := 0
+	for _, f := range strings.Fields(string(children)) {
+		pid, _ := strconv.Atoi(f)
+		if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); filepath.Base(exe) == filepath.Base(r.runnerBin) {
+			helper = pid
+		}
+	}
+	if helper == 0 {
+		t.Fatalf("no helper (%s) among the monitor's children %q", r.runnerBin, children)
 	}
 	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", mpid))
 	if got := bytes.Contains(cmdline, []byte("\x00--helper-pid\x00"+strconv.Itoa(helper))); got != launched {
@@ -1450,10 +1459,7 @@ func firstContainerByPauseHelper(t *testing.T, r *Runtime, pod *v1.Pod, launched
 		t.Errorf("first container's log %q", b)
 	}
 	if alive(helper) {
-		t.Errorf("the pause's helper %d still runs after the first container", helper)
-	}
-	if p := ppid(sb.Pid); p != mpid {
-		t.Errorf("pause's parent %d after the first container, want the monitor %d", p, mpid)
+		t.Errorf("the first container's helper %d still runs after the container", helper)
 	}
 	id, _ = startContainer(t, r, sb, pod, "second", "sleep", "1000")
 	st, err := r.ContainerStatus(context.Background(), id)
@@ -1467,7 +1473,8 @@ func firstContainerByPauseHelper(t *testing.T, r *Runtime, pod *v1.Pod, launched
 
 // TestStatusFromRecords: the sandbox's and a container's liveness come from the pid and start
 // time the monitor recorded; a start time that does not match (a reused pid) is not taken for
-// the recorded process, and a record without one falls back to libcontainer's state.
+// the recorded process; a sandbox record without one is NotReady (nothing tells its pause from
+// a reused pid), a container's falls back to libcontainer's state.
 func TestStatusFromRecords(t *testing.T) {
 	r := newTestRuntime(t)
 	pod := testPod("records", false)
@@ -1487,14 +1494,16 @@ func TestStatusFromRecords(t *testing.T) {
 		}
 	}
 	var rec cri.SandboxStatus
+	startTime := sb.PidStartTime
 	rewrite(sbFile, &rec, func() { rec.PidStartTime++ })
 	if st, err := r.PodSandboxStatus(context.Background(), sb.ID); err != nil || st.State != cri.SandboxNotReady {
 		t.Errorf("pause with another start time: %+v, %v; want NotReady", st, err)
 	}
 	rewrite(sbFile, &rec, func() { rec.PidStartTime = 0 })
-	if st, err := r.PodSandboxStatus(context.Background(), sb.ID); err != nil || st.State != cri.SandboxReady {
-		t.Errorf("pause without a start time (libcontainer's view): %+v, %v; want Ready", st, err)
+	if st, err := r.PodSandboxStatus(context.Background(), sb.ID); err != nil || st.State != cri.SandboxNotReady {
+		t.Errorf("pause without a start time (cannot be told from a reused pid): %+v, %v; want NotReady", st, err)
 	}
+	rewrite(sbFile, &rec, func() { rec.PidStartTime = startTime })
 
 	id, _ := startContainer(t, r, sb, pod, "sleeper", "sleep", "1000")
 	st, err := r.ContainerStatus(context.Background(), id)

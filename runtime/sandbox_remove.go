@@ -12,11 +12,9 @@ import (
 
 	"github.com/moby/sys/mountinfo"
 	"github.com/opencontainers/cgroups"
-	"github.com/opencontainers/runc/libcontainer"
 	"golang.org/x/sys/unix"
 
 	"github.com/podrun/podrun/internal/layout"
-	"github.com/podrun/podrun/runner"
 	"github.com/podrun/podrun/sandbox/nsfs"
 )
 
@@ -68,11 +66,7 @@ func (r *Runtime) removeSandbox(ctx context.Context, id string) error {
 	r.waitMonitorGone(id, 5*time.Second)
 
 	// Whatever the monitor could not do (it may have crashed), do here; all idempotent.
-	if c, err := libcontainer.Load(r.p.Runc(), id); err == nil {
-		if err := runner.DestroyContainer(c, 5*time.Second); err != nil {
-			errs = append(errs, fmt.Errorf("destroy pause: %w", err))
-		}
-	}
+	killPause(st, 5*time.Second)
 	for _, p := range []string{r.p.Netns(id), filepath.Join(r.p.NsDir(id), "ipc"), filepath.Join(r.p.NsDir(id), "uts"), filepath.Join(r.p.NsDir(id), "pid")} {
 		if err := nsfs.Unpin(p); err != nil {
 			errs = append(errs, err)

@@ -21,14 +21,15 @@ import (
 	"github.com/podrun/podrun/monitor/helperproto"
 	"github.com/podrun/podrun/sandbox"
 	"github.com/podrun/podrun/sandbox/nsfs"
+	"github.com/podrun/podrun/sandbox/pauseproc"
 )
 
 // readyTimeout bounds how long RunPodSandbox waits for the monitor to report.
 const readyTimeout = 10 * time.Second
 
-// RunPodSandbox writes the pause bundle, starts the pod's monitor (which starts the pause,
-// pins its namespaces and writes the pod files) and waits for it to be ready. On any failure
-// everything made so far is removed.
+// RunPodSandbox makes the pod's namespaces, files and the pause's root, starts the pod's
+// monitor (which starts the pause and writes sandbox.json) and waits for it to be ready. On
+// any failure everything made so far is removed.
 func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *cri.SandboxConfig) (_ *cri.SandboxStatus, retErr error) {
 	if cfg == nil || cfg.Pod == nil || cfg.Pod.UID == "" {
 		return nil, errors.New("run sandbox: pod with a uid required")
@@ -51,7 +52,12 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *cri.SandboxConfig) (_ 
 	}()
 
 	dir := r.p.Sandbox(id)
-	if err := os.MkdirAll(filepath.Join(dir, "rootfs", sandbox.PauseDevDir), 0o755); err != nil {
+	// The pause's root: an empty dev and the mount point of its binary (see pauseproc).
+	rootfs := filepath.Join(dir, "rootfs")
+	if err := os.MkdirAll(filepath.Join(rootfs, sandbox.PauseDevDir), 0o755); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(rootfs, sandbox.PauseBinaryFile), nil, 0o644); err != nil {
 		return nil, err
 	}
 	if cfg.LogDirectory != "" {
@@ -88,33 +94,13 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *cri.SandboxConfig) (_ 
 	}
 	netns := pins.Net
 	podCgroup := r.podCgroup(string(pod.UID))
-	spec, err := sandbox.PauseSpec(&sandbox.SpecInput{
-		Pinned:      map[string]string{"net": pins.Net, "ipc": pins.IPC, "uts": pins.UTS},
-		Pod:         pod,
-		Rootfs:      filepath.Join(dir, "rootfs"),
-		PauseBinary: r.binary,
-		CgroupsPath: podCgroup + "/" + id,
-		Hostname:    hostname,
-		// The pause may not be less killable than the daemon (no CAP_SYS_RESOURCE needed).
-		OOMScoreAdjMin: r.host.oomScoreAdj,
-	})
-	if err != nil {
-		return nil, err
-	}
-	if err := atomicfile.WriteJSON(filepath.Join(dir, "config.json"), spec); err != nil {
-		return nil, err
-	}
-	launch, err := encodeLaunch(id, dir, spec)
-	if err != nil {
-		return nil, fmt.Errorf("pause: %w", err)
-	}
-	if err := atomicfile.WriteFile(filepath.Join(dir, monitor.LaunchFile), launch, 0o600); err != nil {
-		return nil, err
-	}
 	mcfg := monitor.Config{
 		NetnsPath: netns, IPCPath: pins.IPC, UTSPath: pins.UTS, LoopbackUp: netns != "" && r.cfg.Network == nil, Helper: r.runnerBin, PodUID: string(pod.UID), Hostname: hostname, CgroupParent: podCgroup,
 		HostNetwork: pod.Spec.HostNetwork, HostIPC: pod.Spec.HostIPC,
 		SharePID: pod.Spec.ShareProcessNamespace != nil && *pod.Spec.ShareProcessNamespace && !pod.Spec.HostPID,
+		Pause: pauseproc.Config{Binary: r.binary, Rootfs: rootfs, UID: sandbox.PauseUID,
+			// The pause may not be less killable than the daemon (no CAP_SYS_RESOURCE needed).
+			OOMScoreAdj: max(sandbox.PauseOOMScoreAdj, r.host.oomScoreAdj)},
 	}
 	if mcfg.HostnamePath, mcfg.HostsPath, mcfg.ResolvConfPath, err = sandbox.WriteFiles(dir, pod, hostname, ""); err != nil {
 		return nil, err
@@ -142,7 +128,7 @@ func (r *Runtime) RunPodSandbox(ctx context.Context, cfg *cri.SandboxConfig) (_ 
 	// pause makes the pid namespace): the first container's move into its cgroup comes next,
 	// its grace period from now.
 	early := func() { warmCgroupMoves() }
-	if err := r.spawnMonitor(ctx, id, mcfg.SharePID, early); err != nil {
+	if err := r.spawnMonitor(ctx, id, early); err != nil {
 		return nil, err
 	}
 	if netDone != nil {
@@ -173,10 +159,8 @@ func (r *Runtime) podCgroup(uid string) string {
 // spawnMonitor starts `podrun monitor` in its own session with stdio on /dev/null and
 // monitor.log, and reads its verdict from the pipe on its fd 3. The daemon only reaps it
 // (in a goroutine) and never holds anything of the pod's. netnsPinned is called (in this
-// goroutine) when the monitor reports the pod's namespaces there, before its verdict; sharePID
-// (shareProcessNamespace) makes the pause's helper report its pid early, for the monitor to
-// pin the pause's pid namespace.
-func (r *Runtime) spawnMonitor(ctx context.Context, id string, sharePID bool, netnsPinned func()) error {
+// goroutine) when the monitor reports the pod's namespaces there, before its verdict.
+func (r *Runtime) spawnMonitor(ctx context.Context, id string, netnsPinned func()) error {
 	dir := r.p.Sandbox(id)
 	logf, err := os.OpenFile(filepath.Join(dir, "monitor.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
@@ -190,10 +174,9 @@ func (r *Runtime) spawnMonitor(ctx context.Context, id string, sharePID bool, ne
 	defer rd.Close()
 	cmd := exec.Command(r.monitorBin, "monitor", "--state", r.p.State, "--sandbox", id)
 	if r.launchBin != "" {
-		// The monitor and the helper that makes the pause start side by side, the helper as
-		// the monitor's child.
-		args := append([]string{filepath.Join(dir, monitor.LaunchFile), r.runnerBin},
-			helperproto.Args("create", r.p.State, id, helperproto.PauseArgs(sharePID)...)...)
+		// The monitor and the helper that makes the pod's first container start side by side,
+		// the helper as the monitor's child.
+		args := append([]string{os.DevNull, r.runnerBin}, helperproto.Args(helperproto.NextOp, r.p.State, id)...)
 		args = append(append(args, "--"), cmd.Args...)
 		cmd = exec.Command(r.launchBin, args...)
 	}

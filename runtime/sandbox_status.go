@@ -5,8 +5,6 @@ import (
 	"os"
 	"sort"
 
-	"github.com/opencontainers/runc/libcontainer"
-
 	"github.com/podrun/podrun/cri"
 	"github.com/podrun/podrun/internal/layout"
 	"github.com/podrun/podrun/internal/procstat"
@@ -25,30 +23,14 @@ func (r *Runtime) PodSandboxStatus(ctx context.Context, id string) (*cri.Sandbox
 	return st, nil
 }
 
-// pauseRunning reports whether the sandbox's pause runs (or is being started): from the pid
-// and start time the monitor recorded, else (a record without them) from libcontainer's
-// state, which decoding costs about a millisecond here (the whole container config, a cgroup
-// manager).
+// pauseRunning reports whether the sandbox's pause runs (or is being started), from the pid
+// and start time the monitor recorded.
 func (r *Runtime) pauseRunning(st *cri.SandboxStatus) bool {
 	if st.Starting {
 		// Being made by a monitor that reported ready early: live as long as that monitor.
 		return st.MonitorPid > 0 && st.MonitorStartTime > 0 && procstat.Alive(st.MonitorPid, st.MonitorStartTime)
 	}
-	if st.Pid > 0 && st.PidStartTime > 0 {
-		return procstat.Alive(st.Pid, st.PidStartTime)
-	}
-	return r.running(st.ID)
-}
-
-// running reports whether the libcontainer container id has a live init (libcontainer checks
-// the pid together with its start time, so a recycled pid does not count).
-func (r *Runtime) running(id string) bool {
-	c, err := libcontainer.Load(r.p.Runc(), id)
-	if err != nil {
-		return false
-	}
-	s, err := c.Status()
-	return err == nil && s != libcontainer.Stopped
+	return st.Pid > 0 && st.PidStartTime > 0 && procstat.Alive(st.Pid, st.PidStartTime)
 }
 
 // ListPodSandboxes lists every sandbox dir, including half-made ones (NotReady), oldest first.

@@ -10,12 +10,14 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/podrun/podrun/cri"
+	"github.com/podrun/podrun/internal/procstat"
 )
 
 // StopPodSandbox kills every container of the sandbox and the pause; the sandbox stays (NotReady)
 // until RemovePodSandbox. Idempotent.
 func (r *Runtime) StopPodSandbox(ctx context.Context, id string) error {
-	if _, err := r.readSandbox(id); err != nil {
+	st, err := r.readSandbox(id)
+	if err != nil {
 		if errors.Is(err, cri.ErrNotFound) {
 			return nil
 		}
@@ -23,16 +25,17 @@ func (r *Runtime) StopPodSandbox(ctx context.Context, id string) error {
 	}
 	unlock := r.lock(id)
 	defer unlock()
-	err := r.monitor(id).call(ctx, "stop", struct{}{}, nil)
+	err = r.monitor(id).call(ctx, "stop", struct{}{}, nil)
 	if err != nil && !errors.Is(err, errMonitorGone) {
 		return fmt.Errorf("stop sandbox %s: %w", id, err)
 	}
 	if err != nil {
 		// No monitor: kill what is left ourselves.
 		ctrs, _ := r.containerIDs(id)
-		for _, cid := range append(ctrs, id) {
+		for _, cid := range ctrs {
 			killAndWait(r.p.Runc(), cid, 10*time.Second)
 		}
+		killPause(st, 10*time.Second)
 	}
 	// A stopped sandbox gives its address back, as the CRI's StopPodSandbox does.
 	if err := r.teardownNetwork(ctx, id); err != nil {
@@ -58,4 +61,27 @@ func killAndWait(root, id string, timeout time.Duration) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// killPause SIGKILLs the sandbox's pause, found by the pid and start time its monitor
+// recorded, and waits up to timeout for it to exit. For when the monitor, its parent, is
+// gone; st may be nil.
+func killPause(st *cri.SandboxStatus, timeout time.Duration) {
+	if st == nil || st.Pid <= 0 || st.PidStartTime == 0 {
+		return
+	}
+	fd, err := unix.PidfdOpen(st.Pid, 0)
+	if err != nil {
+		return // gone
+	}
+	defer unix.Close(fd)
+	// Checked once the pidfd is held: the signal goes to the process checked here.
+	if !procstat.Alive(st.Pid, st.PidStartTime) {
+		return
+	}
+	if err := unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0); err != nil {
+		return
+	}
+	// A pidfd turns readable when its process exits.
+	unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, int(timeout.Milliseconds())) //nolint:errcheck
 }

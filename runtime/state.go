@@ -15,13 +15,11 @@ import (
 
 // State layout under Config.StateDir (see ARCHITECTURE.md):
 //
-//	runc/<id>/                      libcontainer state of the pause (<sandboxID>) and containers
+//	runc/<containerID>/             libcontainer state of the containers (the pause is no libcontainer container)
 //	sandboxes/<sandboxID>/
-//	    pod.json                    the v1.Pod the sandbox was made for (read by the monitor)
-//	    config.json                 the pause's OCI spec (the pause bundle)
-//	    launch.json                 that spec converted for libcontainer: the pause's helper's stdin
-//	    monitor.json                monitor.Config
-//	    rootfs/                     empty dir, the pause's read-only root
+//	    pod.json                    the v1.Pod the sandbox was made for
+//	    monitor.json                monitor.Config (with how to make the pause: pauseproc.Config)
+//	    rootfs/{dev/,pause}         the pause's read-only root: an empty dev, the mount point of /pause
 //	    monitor.sock monitor.pid monitor.log
 //	    sandbox.json                cri.SandboxStatus (pause pid and start time), written by the monitor when ready
 //	    hostname hosts resolv.conf  files every container bind-mounts

@@ -3,12 +3,9 @@ package sandbox
 import (
 	"errors"
 	"fmt"
-	"maps"
-	"path/filepath"
 	"slices"
 	"strings"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	v1 "k8s.io/api/core/v1"
 
 	"github.com/podrun/podrun/sandbox/nsfs"
@@ -17,6 +14,10 @@ import (
 // PauseDevDir is the directory the pause's rootfs must hold (empty), bound onto itself as its
 // /dev.
 const PauseDevDir = "dev"
+
+// PauseBinaryFile is the (empty) file the pause's rootfs must hold, the mount point of the
+// pause's binary (PauseArgs[0]).
+const PauseBinaryFile = "pause"
 
 // PauseUID is the uid and gid of the pause process (the "nobody" of Kubernetes' pause image).
 const PauseUID = 65535
@@ -27,24 +28,6 @@ const PauseOOMScoreAdj = -998
 
 // hostnameMaxLen is the kernel's limit (64 bytes with the terminating NUL).
 const hostnameMaxLen = 63
-
-// SpecInput is what PauseSpec reads; PauseSpec does no I/O.
-type SpecInput struct {
-	Pod         *v1.Pod
-	Rootfs      string // the pause's read-only root: a directory holding only an empty PauseDevDir
-	PauseBinary string // host path of the static podrun binary, bind-mounted read-only at /pause
-	CgroupsPath string
-	Hostname    string // "" = PodHostname(Pod)
-	// Pinned are the pod's namespaces ("net", "ipc", "uts") the caller already made and pinned
-	// (nsfs.NewPodNamespaces), by kind: the pause joins them instead of making them, and what
-	// the caller set inside them is left out of the spec (the hostname with "uts", the sysctls
-	// of a pinned namespace). Ignored for a namespace the pod takes from the host.
-	Pinned map[string]string
-	// OOMScoreAdjMin is the daemon's own oom_score_adj: the pause gets
-	// max(PauseOOMScoreAdj, OOMScoreAdjMin), as the daemon cannot go lower without
-	// CAP_SYS_RESOURCE. The zero value therefore gives the pause 0: pass the real value.
-	OOMScoreAdjMin int
-}
 
 // PodHostname is the pod's hostname as the kubelet computes it: spec.hostname, else the pod
 // name, cut to 63 characters with trailing '-' and '.' trimmed from a cut name.
@@ -67,97 +50,6 @@ func PodHostname(pod *v1.Pod) (string, error) {
 		return "", fmt.Errorf("hostname for pod %q was invalid: %q", pod.Name, h)
 	}
 	return cut, nil
-}
-
-// PauseSpec is the OCI spec of a pod's pause container: it holds the pod's net, ipc and uts
-// namespaces (each the host's with hostNetwork/hostIPC; uts follows hostNetwork) and, with
-// shareProcessNamespace, the pod's pid namespace where it is PID 1 and reaps zombies. It runs
-// /pause (the podrun binary) as 65535 with no capabilities, no_new_privs and a read-only root.
-// The pod's sysctls go here (or are set by whoever pinned their namespace), never in an app
-// container's spec: they apply to the namespaces the pause holds.
-func PauseSpec(in *SpecInput) (*specs.Spec, error) {
-	switch {
-	case in == nil || in.Pod == nil:
-		return nil, errors.New("pause spec: no pod")
-	case !filepath.IsAbs(in.Rootfs):
-		return nil, fmt.Errorf("pause spec: rootfs %q is not an absolute path", in.Rootfs)
-	case !filepath.IsAbs(in.PauseBinary):
-		return nil, fmt.Errorf("pause spec: pause binary %q is not an absolute path", in.PauseBinary)
-	}
-	pod := in.Pod
-	sysctls, err := PodSysctls(pod)
-	if err != nil {
-		return nil, fmt.Errorf("pause spec of pod %s/%s: %w", pod.Namespace, pod.Name, err)
-	}
-	maps.DeleteFunc(sysctls, func(name, _ string) bool { return in.Pinned[SysctlNamespace(name)] != "" })
-	if len(sysctls) == 0 {
-		sysctls = nil
-	}
-	hostname := ""
-	if !pod.Spec.HostNetwork && in.Pinned["uts"] == "" {
-		if hostname = in.Hostname; hostname == "" {
-			if hostname, err = PodHostname(pod); err != nil {
-				return nil, err
-			}
-		}
-	}
-	oom := max(PauseOOMScoreAdj, in.OOMScoreAdjMin)
-	return &specs.Spec{
-		Version:  specs.Version,
-		Root:     &specs.Root{Path: in.Rootfs, Readonly: true},
-		Hostname: hostname,
-		Process: &specs.Process{
-			Args: slices.Clone(PauseArgs),
-			Cwd:  "/",
-			User: specs.User{UID: PauseUID, GID: PauseUID},
-			// Non-nil and empty: a nil set would leave the process every capability.
-			Capabilities:    &specs.LinuxCapabilities{Bounding: []string{}, Effective: []string{}, Inheritable: []string{}, Permitted: []string{}, Ambient: []string{}},
-			NoNewPrivileges: true,
-			OOMScoreAdj:     &oom,
-		},
-		Mounts: pauseMounts(in.Rootfs, in.PauseBinary),
-		Linux: &specs.Linux{
-			Namespaces:  pauseNamespaces(pod, in.Pinned),
-			Sysctl:      sysctls,
-			CgroupsPath: in.CgroupsPath,
-			Resources: &specs.LinuxResources{
-				Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}},
-			},
-		},
-	}, nil
-}
-
-// pauseNamespaces: a spec entry without a path is a new namespace, one with a path is joined
-// (one the caller pinned); an absent kind is the host's.
-func pauseNamespaces(pod *v1.Pod, pinned map[string]string) []specs.LinuxNamespace {
-	var ns []specs.LinuxNamespace
-	if !pod.Spec.HostNetwork {
-		ns = append(ns, specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: pinned["net"]},
-			specs.LinuxNamespace{Type: specs.UTSNamespace, Path: pinned["uts"]})
-	}
-	if !pod.Spec.HostIPC {
-		ns = append(ns, specs.LinuxNamespace{Type: specs.IPCNamespace, Path: pinned["ipc"]})
-	}
-	if share := pod.Spec.ShareProcessNamespace; share != nil && *share && !pod.Spec.HostPID {
-		ns = append(ns, specs.LinuxNamespace{Type: specs.PIDNamespace})
-	}
-	return append(ns, specs.LinuxNamespace{Type: specs.MountNamespace})
-}
-
-// pauseMounts are all the pause has: its binary, and an empty read-only /dev. The pause opens
-// nothing and reads nothing, so it gets no /proc, /sys, /dev/pts or device nodes (and no masked
-// or read-only paths, which would only cover those): each would cost its runc init a mount and
-// a few dozen path-checking syscalls on every pod start. No /sys also matters for the pod's
-// other containers: the kernel shares one sysfs superblock per network namespace, and a
-// read-only sysfs mounted first by the pause would make /sys read-only for every container of
-// the pod, privileged ones included. /dev is the rootfs's own empty dev directory bound onto
-// itself: with a bind mount on /dev libcontainer makes no device nodes, /dev/ptmx or /dev/fd
-// links there.
-func pauseMounts(rootfs, pauseBinary string) []specs.Mount {
-	return []specs.Mount{
-		{Destination: "/dev", Type: "bind", Source: filepath.Join(rootfs, PauseDevDir), Options: []string{"bind", "ro", "nosuid", "nodev", "noexec"}},
-		{Destination: PauseArgs[0], Type: "bind", Source: pauseBinary, Options: []string{"bind", "ro", "nosuid", "nodev"}},
-	}
 }
 
 // PodSysctls maps the pod's securityContext.sysctls (slash or dot form) to dot form. Only

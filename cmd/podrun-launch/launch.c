@@ -1,14 +1,14 @@
 /*
  * podrun-launch starts a pod's monitor and, at the same moment, the helper that makes the
- * pod's pause: the helper is forked from here and the monitor then exec'd over this process,
- * so the helper is the monitor's child (the pause below it is the monitor's descendant, as
- * a child subreaper needs) and the two Go programs start side by side instead of one after
- * the other (a Go program's start-up is ~3 ms here). It is C so that nothing starts before
- * them.
+ * pod's first container: the helper is forked from here and the monitor then exec'd over
+ * this process, so the helper is the monitor's child (the container's init below it is the
+ * monitor's descendant, as a child subreaper needs) and the two Go programs start side by
+ * side instead of one after the other (a Go program's start-up is ~3 ms here). It is C so
+ * that nothing starts before them.
  *
- *   podrun-launch LAUNCH_FILE RUNNER HELPER_ARGS... -- MONITOR MONITOR_ARGS...
+ *   podrun-launch STDIN_FILE RUNNER HELPER_ARGS... -- MONITOR MONITOR_ARGS...
  *
- * The helper (RUNNER with HELPER_ARGS as argv) gets LAUNCH_FILE on stdin, a pipe on stdout and
+ * The helper (RUNNER with HELPER_ARGS as argv) gets STDIN_FILE on stdin, a pipe on stdout and
  * on stderr, and one end of a SOCK_SEQPACKET socket pair on fd 3. The monitor (MONITOR with
  * MONITOR_ARGS) gets the read ends of the helper's stdout and stderr on fds 4 and 5, the
  * other end of the socket pair on fd 6, and "--helper-pid PID" appended to its arguments; fds
@@ -49,7 +49,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (argc < 3 || sep < 3 || sep + 1 >= argc) {
-		fprintf(stderr, "usage: podrun-launch LAUNCH_FILE RUNNER HELPER_ARGS... -- MONITOR MONITOR_ARGS...\n");
+		fprintf(stderr, "usage: podrun-launch STDIN_FILE RUNNER HELPER_ARGS... -- MONITOR MONITOR_ARGS...\n");
 		return 2;
 	}
 	int launch = open(argv[1], O_RDONLY | O_CLOEXEC);

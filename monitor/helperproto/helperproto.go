@@ -22,39 +22,24 @@ func Args(op, state, id string, extra ...string) []string {
 	return append([]string{"monitor", HelperArg, op, "--state", state, "--id", id}, extra...)
 }
 
-// PauseArgs are the extra arguments of the create of a pause: start it at once, then stay for
-// the first container; with sharePID (the pause makes the pod's pid namespace, which the
-// monitor pins) also report its pid early.
-func PauseArgs(sharePID bool) []string {
-	if sharePID {
-		return []string{"--run", EarlyPidArg, NextArg}
-	}
-	return []string{"--run", NextArg}
-}
-
-// EarlyPidArg makes `helper create` print "started <pid>" as soon as the new init's
-// namespaces exist (libcontainer's CreateRuntime hooks: after its mounts, before pivot_root),
-// ahead of its answer.
-const EarlyPidArg = "--early-pid"
-
 // Result is what `helper create` prints.
 type Result struct {
 	Pid       int    `json:"pid"`
 	CgroupMem string `json:"cgroupMem,omitempty"` // memory cgroup dir, for the OOM counter
 }
 
-// NextArg makes the pause's `helper create` stay after its answer and make one more
-// container, the pod's first, when asked on its fd 3 (a SOCK_SEQPACKET socket): a pod's start
-// then waits for one helper process instead of two. The request is one message: a
-// NextRequest in JSON, a newline, the launch spec; the stdio travel as SCM_RIGHTS. The
-// answer is one NextReply message; the helper then exits. It exits too when the socket
-// closes, or when no request came within NextLinger.
-const NextArg = "--next"
+// NextOp is the helper that makes the pod's first container, started beside the monitor
+// (by podrun-launch, or by the monitor) before the container is asked for: a pod's start then
+// waits for no helper process's start-up. It waits on its fd 3 (a SOCK_SEQPACKET socket) for
+// one request: a NextRequest in JSON, a newline, the launch spec, with the stdio as
+// SCM_RIGHTS. The answer is one NextReply message; the helper then exits. It exits too when the
+// socket closes, or when no request came within NextLinger.
+const NextOp = "next"
 
-// NextLinger bounds how long the pause's helper waits for the first container.
+// NextLinger bounds how long the first container's helper waits for its request.
 const NextLinger = 10 * time.Second
 
-// NextRequest asks the pause's helper for the first container. Stdio are the indexes, in
+// NextRequest asks the first container's helper for it. Stdio are the indexes, in
 // the message's descriptors, of the init's stdin, stdout, stderr and console socket; -1 for
 // none.
 type NextRequest struct {
