@@ -118,12 +118,13 @@ func Main(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	// Two Ps while the pod starts: with one, a goroutine in a slow system call (a cgroup v1
-	// mkdir takes about 0.3 ms here) keeps the P until sysmon takes it back, and the daemon's
-	// create request waited for it (traced: 1.9 – 2.6 ms from the daemon's call to our
-	// handler, 0.7 ms with two). One P afterwards (at the trim): the monitor is one per pod,
-	// 50 pods must cost little, and an idle P keeps per-P caches.
-	goruntime.GOMAXPROCS(2)
+	// Keep the monitor small: one per pod, 50 pods must cost little. One P avoids idle per-P
+	// caches. (Two while the pod starts took the daemon's create request 1.2 – 1.9 ms sooner,
+	// traced, but cost every monitor 0.35 MiB of PSS for good: 1.64 → 1.99 MiB per pod at 50
+	// pods in make bench.)
+	if os.Getenv("GOMAXPROCS") == "" {
+		goruntime.GOMAXPROCS(1)
+	}
 	// No collection while it sets up (its start's garbage is a few MiB at most, and the memory
 	// limit still bounds it): one, at the end, returns it all. GC cycles during the setup were
 	// 5 % of a monitor's CPU over a pod's start, on CPUs the pod's start keeps busy.
@@ -174,7 +175,6 @@ func Main(args []string) int {
 	// container are still being made after our ready, and what they leave would stay in the
 	// heap. From then on the heap is tiny, so a low GC target is cheap.
 	time.AfterFunc(trimDelay, func() {
-		goruntime.GOMAXPROCS(1)
 		debug.SetGCPercent(20)
 		debug.FreeOSMemory()
 		var ms goruntime.MemStats
