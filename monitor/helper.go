@@ -1,7 +1,6 @@
 package monitor
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -33,9 +31,6 @@ func (m *monitor) helper(op, id string, stdin []byte, files []*os.File, args []s
 
 // helperOpts are runHelper's extras.
 type helperOpts struct {
-	// onPid is called (in runHelper's goroutine) with the pid a create started with
-	// helperproto.EarlyPidArg prints early; its error fails the call, once the helper is done.
-	onPid func(int) error
 	// gone, if not nil, is closed once the helper is reaped.
 	gone chan struct{}
 }
@@ -46,7 +41,7 @@ func (m *monitor) runHelper(op, id string, stdin []byte, files []*os.File, args 
 	if err != nil {
 		return err
 	}
-	return m.awaitHelper(hp, op, id, out, held, opts)
+	return m.awaitHelper(hp, op, id, out, opts)
 }
 
 // startHelper starts `<Helper> monitor helper op --id id args…` (see helper); awaitHelper
@@ -89,7 +84,7 @@ type helperProc struct {
 	wait   func() error
 }
 
-// adoptHelper is the pause's helper podrun-launch started beside us, our child: its stdout
+// adoptHelper is the first container's helper podrun-launch started beside us, our child: its stdout
 // and stderr on fds 4 and 5 (see cmd/podrun-launch).
 func adoptHelper(pid int) *helperProc {
 	for _, fd := range []int{4, 5} {
@@ -124,22 +119,8 @@ func adoptHelper(pid int) *helperProc {
 }
 
 // awaitHelper reads a started helper's answer into out (see helper) and reaps it.
-func (m *monitor) awaitHelper(hp *helperProc, op, id string, out any, held bool, opts helperOpts) error {
-	br := bufio.NewReader(hp.stdout)
-	var answer []byte
-	var early error
-	if opts.onPid != nil {
-		line, _ := br.ReadString('\n')
-		if f, ok := strings.CutPrefix(line, "started "); ok {
-			if pid, err := strconv.Atoi(strings.TrimSpace(f)); err == nil {
-				early = opts.onPid(pid)
-			}
-		} else {
-			answer = []byte(line)
-		}
-	}
-	rest, _ := io.ReadAll(br) // until the helper closes it or exits
-	answer = append(answer, rest...)
+func (m *monitor) awaitHelper(hp *helperProc, op, id string, out any, opts helperOpts) error {
+	answer, _ := io.ReadAll(hp.stdout) // until the helper closes it or exits
 	reap := func() error {
 		waitExited(hp.pid)
 		err := hp.wait()
@@ -151,7 +132,7 @@ func (m *monitor) awaitHelper(hp *helperProc, op, id string, out any, held bool,
 		}
 		return err
 	}
-	if early == nil && out != nil && len(bytes.TrimSpace(answer)) > 0 {
+	if out != nil && len(bytes.TrimSpace(answer)) > 0 {
 		if err := json.Unmarshal(answer, out); err == nil {
 			go reap() //nolint:errcheck // it answered: its exit status adds nothing
 			return nil
@@ -163,9 +144,6 @@ func (m *monitor) awaitHelper(hp *helperProc, op, id string, out any, held bool,
 			return errors.New(msg)
 		}
 		return fmt.Errorf("%s %s: helper: %w", op, id, err)
-	}
-	if early != nil {
-		return early
 	}
 	if out != nil {
 		if err := json.Unmarshal(answer, out); err != nil {
@@ -189,29 +167,29 @@ func reapChild(pid int) (unix.WaitStatus, error) {
 	}
 }
 
-// nextHelper is the pause's helper, kept for the pod's first container (helperproto.NextArg).
+// nextHelper is the first container's helper, kept for the pod's first container (helperproto.NextOp).
 type nextHelper struct {
 	sock *os.File      // our end of the helper's fd 3
 	gone chan struct{} // closed once the helper is reaped: its children are ours from then on
 }
 
 var (
-	// errNextUnavailable: the request did not reach the pause's helper (it is gone, or the
+	// errNextUnavailable: the request did not reach the first container's helper (it is gone, or the
 	// request is too big); nothing was made.
-	errNextUnavailable = errors.New("the pause's helper is not available")
-	// errNextNoAnswer: the pause's helper ended without answering: it may have made part of
+	errNextUnavailable = errors.New("the first container's helper is not available")
+	// errNextNoAnswer: the first container's helper ended without answering: it may have made part of
 	// the container, or nothing (gone at its deadline with the request unread).
-	errNextNoAnswer = errors.New("the pause's helper ended without an answer")
+	errNextNoAnswer = errors.New("the first container's helper ended without an answer")
 )
 
-// takeNext hands out the pause's helper once; the caller holds m.spawnMu.
+// takeNext hands out the first container's helper once; the caller holds m.spawnMu.
 func (m *monitor) takeNext() *nextHelper {
 	n := m.next
 	m.next = nil
 	return n
 }
 
-// closeNext lets the pause's helper go, if nobody took it.
+// closeNext lets the first container's helper go, if nobody took it.
 func (m *monitor) closeNext() {
 	m.spawnMu.Lock()
 	n := m.takeNext()
@@ -221,7 +199,7 @@ func (m *monitor) closeNext() {
 	}
 }
 
-// create asks the pause's helper for a container: files are sent as SCM_RIGHTS, stdio
+// create asks the first container's helper for a container: files are sent as SCM_RIGHTS, stdio
 // indexes them (stdin, stdout, stderr, console socket; -1 for none). The helper answers and
 // exits; the socket is closed here.
 func (n *nextHelper) create(id string, launch []byte, files []*os.File, stdio [4]int) (*helperproto.Result, error) {

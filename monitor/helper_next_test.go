@@ -11,7 +11,7 @@ import (
 	"github.com/podrun/podrun/monitor/helperproto"
 )
 
-// TestNextHelperCreate: the request for the pod's first container reaches the pause's helper
+// TestNextHelperCreate: the request for the pod's first container reaches the first container's helper
 // with its launch spec and stdio, and each way the helper can answer (or not) is told apart.
 func TestNextHelperCreate(t *testing.T) {
 	tests := []struct {

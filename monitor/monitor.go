@@ -61,7 +61,7 @@ type monitor struct {
 	cfg    Config
 	status sandboxstate.Status
 
-	helperPid     int  // the pause's helper, already started by podrun-launch; 0: start it here
+	helperPid     int  // the first container's helper, already started by podrun-launch; 0: start it here
 	helperAwaited bool // setup got as far as awaiting it
 
 	pauseUp    bool // the pause runs, or ran (knownMu)
@@ -85,7 +85,7 @@ type monitor struct {
 	// under it alone, not waiting for a container's create.
 	knownMu sync.Mutex
 	known   map[int]bool // pids waited for by us (pause, inits, helpers)
-	next    *nextHelper  // the pause's helper, until the first container takes it (spawnMu)
+	next    *nextHelper  // the first container's helper, until the first container takes it (spawnMu)
 
 	cleanups []func() // undo steps of the sandbox setup, in reverse order
 	stop     chan struct{}
@@ -310,7 +310,7 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 		m.log.Warn("no helper for the first container", "err", err)
 	} else {
 		go func() {
-			if err := m.awaitHelper(hp, helperproto.NextOp, m.id, nil, false, helperOpts{gone: next.gone}); err != nil {
+			if err := m.awaitHelper(hp, helperproto.NextOp, m.id, nil, helperOpts{gone: next.gone}); err != nil {
 				m.log.Warn("the first container's helper", "err", err)
 			}
 		}()

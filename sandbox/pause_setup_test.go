@@ -5,8 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -116,6 +118,22 @@ func TestPauseSetup(t *testing.T) {
 			}
 			if want := []string{"/", "/dev", "/pause"}; !slices.Equal(points, want) {
 				t.Errorf("mounts %v, want %v", points, want)
+			}
+			// SIGTERM once /pause's constructor handles it: before that it would kill the
+			// pause (or, as PID 1 of its own pid namespace, be dropped).
+			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+				var cgt uint64
+				for _, l := range strings.Split(proc("status"), "\n") {
+					if v, ok := strings.CutPrefix(l, "SigCgt:"); ok {
+						cgt, _ = strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+					}
+				}
+				if cgt&(1<<(unix.SIGTERM-1)) != 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("pause handles no SIGTERM after 5 s (SigCgt %x)", cgt)
+				}
 			}
 			if err := unix.Kill(pid, unix.SIGTERM); err != nil {
 				t.Fatal(err)

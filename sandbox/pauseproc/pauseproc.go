@@ -109,7 +109,9 @@ func Start(c *Config, cgroups []string) (*Process, error) {
 		rd.Close()
 		return nil, fmt.Errorf("start pause: %w", err)
 	}
-	return &Process{Pid: cmd.Process.Pid, verdict: rd}, nil
+	pid := cmd.Process.Pid
+	cmd.Process.Release() //nolint:errcheck // the caller reaps it by pid; this drops Go's pidfd of it
+	return &Process{Pid: pid, verdict: rd}, nil
 }
 
 // Wait returns once the pause runs (nil: /pause was exec'd) or its setup failed (the error
