@@ -9,23 +9,28 @@ import (
 	"strings"
 
 	"github.com/moby/sys/mountinfo"
-)
 
-// cgroupLeaf is a leaf cgroup's dirs, one per hierarchy, or why they could not all be made.
-type cgroupLeaf struct {
-	dirs []string
-	err  error
-}
+	"github.com/podrun/podrun/sandbox/pauseproc"
+)
 
 // InfraCgroup is the name of the leaf below the pod cgroup that holds the pod's monitor and
 // pause.
 func InfraCgroup(sandboxID string) string { return "monitor-" + sandboxID[:12] }
 
-// makeCgroupLeaf makes the leaf cgroup <pod cgroup>/<leaf> in every mounted hierarchy, making
-// the pod cgroup when it is not there yet, and returns its dirs (those it could make, with the
-// error of the others). A leaf because cgroup v2 allows no process in a cgroup that has
-// children with controllers.
-func makeCgroupLeaf(podCgroup, leaf string) ([]string, error) {
+// infraCgroups is where the pause setup puts the pause and then the monitor (this process):
+// <pod cgroup>/InfraCgroup(id) in every mounted hierarchy, made by the setup where missing.
+// There the monitor is accounted to its pod, and it leaves the daemon's cgroup: a service
+// manager stopping the daemon by its cgroup (systemd's KillMode=control-group) does not take
+// the pods with it. A leaf because cgroup v2 allows no process in a cgroup that has children
+// with controllers.
+//
+// The pause setup (a process of its own, package pauseproc) makes the cgroups and moves both:
+// in the monitor, a goroutine in a cgroup mkdir or move (a fraction of a millisecond each on
+// cgroup v1, and the first move after a quiet spell waits for an RCU grace period of 6 to 25
+// ms, the kernel's cgroup_threadgroup_rwsem) kept the monitor's one P from answering the
+// daemon: traced, the container's create request reached the monitor 1.9 – 2.6 ms after the
+// daemon sent it.
+func infraCgroups(podCgroup, id string) (*pauseproc.Cgroups, error) {
 	if strings.Trim(podCgroup, "/") == "" {
 		return nil, errors.New("no pod cgroup in monitor.json")
 	}
@@ -33,76 +38,25 @@ func makeCgroupLeaf(podCgroup, leaf string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var dirs []string
-	var errs []error
+	cg := &pauseproc.Cgroups{Path: filepath.Join(podCgroup, InfraCgroup(id)), Join: os.Getpid()}
 	for _, m := range mounts {
 		if m.Root != "/" {
 			continue
 		}
-		dir, err := makeCgroupDir(m.Mountpoint, filepath.Join(podCgroup, leaf), strings.Contains(m.VFSOptions, "cpuset"))
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		dirs = append(dirs, dir)
+		cg.Mounts = append(cg.Mounts, pauseproc.CgroupMount{Dir: m.Mountpoint, Cpuset: strings.Contains(m.VFSOptions, "cpuset")})
 	}
-	return dirs, errors.Join(errs...)
+	return cg, nil
 }
 
-// moveToPodCgroup moves the monitor (this process) into its leaf cgroup of its pod, dirs (made
-// by makeCgroupLeaf, with the error it gave). There the monitor is accounted to its pod, and
-// it leaves the daemon's cgroup: a service manager stopping the daemon by its cgroup
-// (systemd's KillMode=control-group) does not take the pods with it.
-//
-// The monitor runs it while the pause starts, on purpose: on cgroup v1 the first move into a
-// cgroup after a quiet spell waits for an RCU grace period (the kernel's
-// cgroup_threadgroup_rwsem; 6 to 25 ms here), and moves that overlap share one wait.
-func moveToPodCgroup(dirs []string, made error) error {
-	errs := []error{made}
-	for _, dir := range dirs {
-		if err := writeCgroupFile(dir, "cgroup.procs", strconv.Itoa(os.Getpid())); err != nil {
+
+// joinCgroups moves pid into the cgroups cg names, in every hierarchy.
+func joinCgroups(cg *pauseproc.Cgroups, pid int) error {
+	var errs []error
+	for _, m := range cg.Mounts {
+		dir := filepath.Join(m.Dir, cg.Path)
+		if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
 			errs = append(errs, fmt.Errorf("join %s: %w", dir, err))
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// makeCgroupDir makes rel and its missing parents below the hierarchy mounted at mountpoint
-// and returns its path. A new v1 cpuset cgroup has no cpus and mems: each takes its parent's,
-// as libcontainer does for the cgroups it makes.
-func makeCgroupDir(mountpoint, rel string, cpuset bool) (string, error) {
-	dir := mountpoint
-	for _, elem := range strings.Split(strings.Trim(rel, "/"), "/") {
-		parent := dir
-		dir = filepath.Join(dir, elem)
-		if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
-			return "", err
-		}
-		if !cpuset {
-			continue
-		}
-		for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
-			if v, err := readCgroupFile(dir, f); err == nil && strings.TrimSpace(v) != "" {
-				continue
-			}
-			v, err := readCgroupFile(parent, f)
-			if err == nil {
-				err = writeCgroupFile(dir, f, strings.TrimSpace(v))
-			}
-			if err != nil {
-				return "", fmt.Errorf("%s of %s: %w", f, dir, err)
-			}
-		}
-	}
-	return dir, nil
-}
-
-// readCgroupFile and writeCgroupFile read and write one cgroup interface file.
-func readCgroupFile(dir, name string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(dir, name))
-	return string(b), err
-}
-
-func writeCgroupFile(dir, name, value string) error {
-	return os.WriteFile(filepath.Join(dir, name), []byte(value), 0)
 }

@@ -218,19 +218,12 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 		return nil, errors.New("monitor.json names no network namespace")
 	}
 	m.cleanups = append(m.cleanups, m.destroyPause)
-	// The pod's infrastructure cgroup, a leaf below the pod cgroup: the monitor moves into it
-	// (it leaves the daemon's cgroup while the pause starts: see moveToPodCgroup), and the
-	// pause starts in it. A cgroup of the pause's own cost a mkdir in every hierarchy (13 on
-	// cgroup v1 here), under the kernel's global cgroup_mutex that the container made at the
-	// same time needs for its own: traced, the pause spawned 5 ms later and the monitor took
-	// the container's create request 2.6 ms after the daemon sent it.
-	pauseCgroups := make(chan cgroupLeaf, 1)
-	moved := make(chan error, 1)
-	go func() {
-		dirs, err := makeCgroupLeaf(m.cfg.CgroupParent, InfraCgroup(m.id))
-		pauseCgroups <- cgroupLeaf{dirs, err}
-		moved <- moveToPodCgroup(dirs, err)
-	}()
+	// The pod's infrastructure cgroup, which the pause setup makes and moves the pause and us
+	// into (see infraCgroups); a setup in a pid namespace of its own cannot name us.
+	cgroups, cgroupsErr := infraCgroups(m.cfg.CgroupParent, m.id)
+	if cgroupsErr == nil && mcfg.SharePID {
+		cgroups.Join = 0
+	}
 	st := sandboxstate.Status{
 		ID: m.id, PodUID: mcfg.PodUID, State: sandboxstate.Ready,
 		Namespaces:   map[string]string{},
@@ -316,11 +309,10 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 		}()
 	}
 	startPause := func() (int, error) {
-		cg := <-pauseCgroups
-		if cg.err != nil {
-			return 0, fmt.Errorf("pause cgroup: %w", cg.err)
+		if cgroupsErr != nil {
+			return 0, fmt.Errorf("pause cgroup: %w", cgroupsErr)
 		}
-		return m.startPause(cg.dirs)
+		return m.startPause(cgroups)
 	}
 	if early {
 		// Undone before the pause's destroy: never while it is being made.
@@ -350,16 +342,7 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 		}
 	}
 
-	movedDone := func() {
-		if err := <-moved; err != nil {
-			m.log.Warn("monitor stays in the daemon's cgroup", "err", err)
-		}
-	}
-	if !early {
-		movedDone()
-	} else {
-		// Ready without waiting for the move's RCU grace period (see moveToPodCgroup).
-		go movedDone()
+	if early {
 		st.Starting = true
 		st.MonitorPid = os.Getpid()
 		if _, t, err := procstat.Stat(st.MonitorPid); err == nil {
@@ -403,9 +386,10 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 	return ln, nil
 }
 
-// startPause starts the pause (package pauseproc) in the cgroup dirs given and returns its
-// pid once it runs. The pause is our child from its start: watchPause reaps it.
-func (m *monitor) startPause(cgroups []string) (int, error) {
+// startPause starts the pause (package pauseproc) in the cgroups given, which it makes and
+// moves us into too, and returns its pid once it runs. The pause is our child from its start:
+// watchPause reaps it.
+func (m *monitor) startPause(cgroups *pauseproc.Cgroups) (int, error) {
 	c := m.cfg.Pause
 	c.Net, c.IPC, c.UTS, c.NewPID = m.cfg.NetnsPath, m.cfg.IPCPath, m.cfg.UTSPath, m.cfg.SharePID
 	m.knownMu.Lock()
@@ -424,6 +408,12 @@ func (m *monitor) startPause(cgroups []string) (int, error) {
 	go m.watchPause(p.Pid)
 	if err := p.Wait(); err != nil {
 		return 0, err
+	}
+	if cgroups != nil && cgroups.Join == 0 {
+		// A setup in a pid namespace of its own cannot name us: we move ourselves.
+		if err := joinCgroups(cgroups, os.Getpid()); err != nil {
+			m.log.Warn("monitor stays in the daemon's cgroup", "err", err)
+		}
 	}
 	return p.Pid, nil
 }

@@ -9,7 +9,10 @@
 // Its arguments are key=value words (read from /proc/self/cmdline: musl passes constructors no
 // argv), in this order of use:
 //
-//   cgroup=DIR        (any number) the cgroups to join, by writing "0" to DIR/cgroup.procs
+//   cgroup-path=REL   the cgroup to make and join in each hierarchy below (no "." or "..")
+//   cgroup=MOUNT      (any number) a hierarchy's mount point; cpuset=MOUNT: a v1 cpuset one,
+//                     where each new cgroup takes its parent's cpus and mems
+//   join=PID          another process moved into the same cgroups after this one (the monitor)
 //   oom=N             its oom_score_adj (the caller clamps it to what it may set)
 //   net=, ipc=, uts=  pinned namespaces to join (setns)
 //   rootfs=DIR        its root: DIR/dev (empty) and DIR/pause (a file) must exist
@@ -36,6 +39,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -46,8 +50,9 @@
 
 struct pause_setup {
 	const char *cgroups[PAUSE_SETUP_MAX_CGROUPS];
+	int cpuset[PAUSE_SETUP_MAX_CGROUPS];
 	int ncgroups;
-	const char *oom, *net, *ipc, *uts, *rootfs, *binary;
+	const char *cgroup_path, *join, *oom, *net, *ipc, *uts, *rootfs, *binary;
 	long uid;
 };
 
@@ -105,8 +110,14 @@ static void pause_setup_args(struct pause_setup *s, char *buf, size_t n)
 			pause_setup_fail("argument", w);
 		}
 		*v++ = 0;
-		if (strcmp(w, "cgroup") == 0 && s->ncgroups < PAUSE_SETUP_MAX_CGROUPS)
+		int cpuset = strcmp(w, "cpuset") == 0;
+		if ((cpuset || strcmp(w, "cgroup") == 0) && s->ncgroups < PAUSE_SETUP_MAX_CGROUPS) {
+			s->cpuset[s->ncgroups] = cpuset;
 			s->cgroups[s->ncgroups++] = v;
+		} else if (strcmp(w, "cgroup-path") == 0)
+			s->cgroup_path = v;
+		else if (strcmp(w, "join") == 0)
+			s->join = v;
 		else if (strcmp(w, "oom") == 0)
 			s->oom = v;
 		else if (strcmp(w, "net") == 0)
@@ -126,9 +137,65 @@ static void pause_setup_args(struct pause_setup *s, char *buf, size_t n)
 			pause_setup_fail("argument", w);
 		}
 	}
-	if (s->rootfs == NULL || s->binary == NULL || s->uid <= 0) {
+	if (s->rootfs == NULL || s->binary == NULL || s->uid <= 0 || (s->ncgroups > 0 && s->cgroup_path == NULL)) {
 		errno = EINVAL;
-		pause_setup_fail("arguments", "rootfs, binary and uid are required");
+		pause_setup_fail("arguments", "rootfs, binary, uid and, with cgroups, cgroup-path are required");
+	}
+}
+
+// pause_setup_read reads a small cgroup file into buf (NUL-terminated, trailing newline cut).
+static void pause_setup_read(const char *dir, const char *file, char *buf, size_t size)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, size - 1);
+	if (n < 0)
+		pause_setup_fail("read", path);
+	close(fd);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		n--;
+	buf[n] = 0;
+}
+
+// pause_setup_cgroup makes mount/rel (and what is missing above it) and returns it in dir. A
+// new v1 cpuset cgroup has no cpus and mems: each takes its parent's, as libcontainer does.
+static void pause_setup_cgroup(const char *mount, const char *rel, int cpuset, char *dir, size_t size)
+{
+	if (snprintf(dir, size, "%s", mount) >= (int)size) {
+		errno = ENAMETOOLONG;
+		pause_setup_fail("cgroup", mount);
+	}
+	for (const char *p = rel; *p;) {
+		while (*p == '/')
+			p++;
+		const char *end = strchrnul(p, '/');
+		if (end == p)
+			break;
+		size_t len = strlen(dir);
+		if (len + 1 + (size_t)(end - p) >= size) {
+			errno = ENAMETOOLONG;
+			pause_setup_fail("cgroup", rel);
+		}
+		char parent[4096];
+		memcpy(parent, dir, len + 1);
+		dir[len] = '/';
+		memcpy(dir + len + 1, p, end - p);
+		dir[len + 1 + (end - p)] = 0;
+		p = end;
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			pause_setup_fail("mkdir", dir);
+		if (!cpuset)
+			continue;
+		static const char *files[] = {"cpuset.cpus", "cpuset.mems"};
+		for (int i = 0; i < 2; i++) {
+			char v[4096];
+			pause_setup_read(dir, files[i], v, sizeof(v));
+			if (v[0] != 0)
+				continue;
+			pause_setup_read(parent, files[i], v, sizeof(v));
+			pause_setup_write(dir, files[i], v);
+		}
 	}
 }
 
@@ -159,8 +226,15 @@ __attribute__((constructor)) static void podrun_pause_setup(void)
 	struct pause_setup s;
 	pause_setup_args(&s, buf, n);
 
-	for (int i = 0; i < s.ncgroups; i++)
-		pause_setup_write(s.cgroups[i], "cgroup.procs", "0");
+	// The cgroups: made here rather than in the monitor, whose one P a goroutine in a cgroup
+	// mkdir (a fraction of a millisecond each on v1) kept from answering the daemon.
+	for (int i = 0; i < s.ncgroups; i++) {
+		char dir[4096];
+		pause_setup_cgroup(s.cgroups[i], s.cgroup_path, s.cpuset[i], dir, sizeof(dir));
+		pause_setup_write(dir, "cgroup.procs", "0");
+		if (s.join != NULL)
+			pause_setup_write(dir, "cgroup.procs", s.join);
+	}
 	if (s.oom != NULL)
 		pause_setup_write("/proc/self", "oom_score_adj", s.oom);
 	if (s.net != NULL)

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -46,8 +47,22 @@ type Config struct {
 	NewPID bool `json:"-"`
 }
 
-// Args is the setup's command line for c, joining the cgroup directories given.
-func (c *Config) Args(cgroups []string) ([]string, error) {
+// Cgroups is the pause's cgroup: Path below the mount point of every hierarchy in Mounts,
+// made where missing, joined by the pause and then by the process Join (0: none).
+type Cgroups struct {
+	Path   string
+	Mounts []CgroupMount
+	Join   int
+}
+
+// CgroupMount is a hierarchy's mount point; Cpuset marks a v1 cpuset one.
+type CgroupMount struct {
+	Dir    string
+	Cpuset bool
+}
+
+// Args is the setup's command line for c, in the cgroups cg (nil: none).
+func (c *Config) Args(cg *Cgroups) ([]string, error) {
 	switch {
 	case c.Binary == "" || c.Binary[0] != '/':
 		return nil, fmt.Errorf("pause binary %q is not an absolute path", c.Binary)
@@ -55,12 +70,30 @@ func (c *Config) Args(cgroups []string) ([]string, error) {
 		return nil, fmt.Errorf("pause rootfs %q is not an absolute path", c.Rootfs)
 	case c.UID <= 0:
 		return nil, fmt.Errorf("pause uid %d: must be above 0", c.UID)
-	case len(cgroups) > 32:
-		return nil, fmt.Errorf("pause: %d cgroup directories, at most 32", len(cgroups))
 	}
 	args := []string{Name}
-	for _, d := range cgroups {
-		args = append(args, "cgroup="+d)
+	if cg != nil && len(cg.Mounts) > 0 {
+		if len(cg.Mounts) > 32 {
+			return nil, fmt.Errorf("pause: %d cgroup hierarchies, at most 32", len(cg.Mounts))
+		}
+		rel := strings.Trim(cg.Path, "/")
+		if rel == "" || slices.ContainsFunc(strings.Split(rel, "/"), func(e string) bool { return e == "" || e == "." || e == ".." }) {
+			return nil, fmt.Errorf("pause cgroup %q: not a cgroup below the hierarchies' roots", cg.Path)
+		}
+		args = append(args, "cgroup-path="+rel)
+		for _, m := range cg.Mounts {
+			if m.Dir == "" || m.Dir[0] != '/' {
+				return nil, fmt.Errorf("cgroup mount %q is not an absolute path", m.Dir)
+			}
+			key := "cgroup="
+			if m.Cpuset {
+				key = "cpuset="
+			}
+			args = append(args, key+m.Dir)
+		}
+		if cg.Join > 0 {
+			args = append(args, "join="+strconv.Itoa(cg.Join))
+		}
 	}
 	args = append(args, "oom="+strconv.Itoa(c.OOMScoreAdj))
 	for _, ns := range [][2]string{{"net", c.Net}, {"ipc", c.IPC}, {"uts", c.UTS}} {
@@ -83,10 +116,11 @@ type Process struct {
 	verdict *os.File
 }
 
-// Start starts the setup of c in a new mount namespace (and pid namespace with NewPID),
-// with stdio on /dev/null; Wait tells when it runs. The caller reaps the process.
-func Start(c *Config, cgroups []string) (*Process, error) {
-	args, err := c.Args(cgroups)
+// Start starts the setup of c, in the cgroups cg (nil: none), in a new mount namespace (and
+// pid namespace with NewPID), with stdio on /dev/null; Wait tells when it runs. The caller
+// reaps the process.
+func Start(c *Config, cg *Cgroups) (*Process, error) {
+	args, err := c.Args(cg)
 	if err != nil {
 		return nil, err
 	}
