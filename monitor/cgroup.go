@@ -48,7 +48,6 @@ func infraCgroups(podCgroup, id string) (*pauseproc.Cgroups, error) {
 	return cg, nil
 }
 
-
 // joinCgroups moves pid into the cgroups cg names, in every hierarchy.
 func joinCgroups(cg *pauseproc.Cgroups, pid int) error {
 	var errs []error
