@@ -218,12 +218,6 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 		return nil, errors.New("monitor.json names no network namespace")
 	}
 	m.cleanups = append(m.cleanups, m.destroyPause)
-	// The pod's infrastructure cgroup, which the pause setup makes and moves the pause and us
-	// into (see infraCgroups); a setup in a pid namespace of its own cannot name us.
-	cgroups, cgroupsErr := infraCgroups(m.cfg.CgroupParent, m.id)
-	if cgroupsErr == nil && mcfg.SharePID {
-		cgroups.Join = 0
-	}
 	st := sandboxstate.Status{
 		ID: m.id, PodUID: mcfg.PodUID, State: sandboxstate.Ready,
 		Namespaces:   map[string]string{},
@@ -308,22 +302,16 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 			}
 		}()
 	}
-	startPause := func() (int, error) {
-		if cgroupsErr != nil {
-			return 0, fmt.Errorf("pause cgroup: %w", cgroupsErr)
-		}
-		return m.startPause(cgroups)
-	}
 	if early {
 		// Undone before the pause's destroy: never while it is being made.
 		m.cleanups = append(m.cleanups, func() { <-m.pauseSettled })
 		go func() {
-			pid, err := startPause()
+			pid, err := m.startPause()
 			<-m.published
 			m.pauseStarted(pid, err)
 		}()
 	} else {
-		pid, err := startPause()
+		pid, err := m.startPause()
 		if err == nil {
 			m.knownMu.Lock()
 			m.pauseUp = true
@@ -386,12 +374,20 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 	return ln, nil
 }
 
-// startPause starts the pause (package pauseproc) in the cgroups given, which it makes and
-// moves us into too, and returns its pid once it runs. The pause is our child from its start:
-// watchPause reaps it.
-func (m *monitor) startPause(cgroups *pauseproc.Cgroups) (int, error) {
+// startPause starts the pause (package pauseproc) and returns its pid once it runs. The pause
+// is our child from its start: watchPause reaps it. Its setup makes the pod's infrastructure
+// cgroup and moves the pause and us into it (see infraCgroups); a setup in a pid namespace of
+// its own cannot name us, and we then move ourselves once the pause runs.
+func (m *monitor) startPause() (int, error) {
 	c := m.cfg.Pause
 	c.Net, c.IPC, c.UTS, c.NewPID = m.cfg.NetnsPath, m.cfg.IPCPath, m.cfg.UTSPath, m.cfg.SharePID
+	cgroups, err := infraCgroups(m.cfg.CgroupParent, m.id)
+	if err != nil {
+		return 0, fmt.Errorf("pause cgroup: %w", err)
+	}
+	if c.NewPID {
+		cgroups.Join = 0
+	}
 	m.knownMu.Lock()
 	p, err := pauseproc.Start(&c, cgroups)
 	if err == nil {
@@ -409,8 +405,7 @@ func (m *monitor) startPause(cgroups *pauseproc.Cgroups) (int, error) {
 	if err := p.Wait(); err != nil {
 		return 0, err
 	}
-	if cgroups != nil && cgroups.Join == 0 {
-		// A setup in a pid namespace of its own cannot name us: we move ourselves.
+	if c.NewPID {
 		if err := joinCgroups(cgroups, os.Getpid()); err != nil {
 			m.log.Warn("monitor stays in the daemon's cgroup", "err", err)
 		}

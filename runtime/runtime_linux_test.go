@@ -1090,6 +1090,35 @@ func TestMonitorKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertSandboxGone(t, r, sb, []string{id})
+
+	// A monitor killed before it recorded its pause's pid (sandbox.json says Starting until
+	// the pause runs): the orphaned pause is found in the pod's infra cgroup and removed.
+	pod = testPod("monkill2", false)
+	sb = runSandbox(t, r, pod)
+	b, err = os.ReadFile(r.p.SandboxFile(sb.ID, "monitor.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mpid, _ = strconv.Atoi(string(b))
+	if err := unix.Kill(mpid, unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	var rec cri.SandboxStatus
+	sbFile := r.p.SandboxFile(sb.ID, "sandbox.json")
+	if err := atomicfile.ReadJSON(sbFile, &rec); err != nil {
+		t.Fatal(err)
+	}
+	rec.Pid, rec.PidStartTime, rec.Starting = 0, 0, true
+	if err := atomicfile.WriteJSON(sbFile, rec); err != nil {
+		t.Fatal(err)
+	}
+	if !alive(sb.Pid) {
+		t.Fatalf("pause %d gone with its monitor", sb.Pid)
+	}
+	if err := r.RemovePodSandbox(ctx, sb.ID); err != nil {
+		t.Fatal(err)
+	}
+	assertSandboxGone(t, r, sb, nil)
 }
 
 // alive reports whether pid runs (a zombie does not: its reaper may be slow), polling a

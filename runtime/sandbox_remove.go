@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/podrun/podrun/internal/layout"
+	"github.com/podrun/podrun/monitor"
 	"github.com/podrun/podrun/sandbox/nsfs"
 )
 
@@ -67,6 +68,13 @@ func (r *Runtime) removeSandbox(ctx context.Context, id string) error {
 
 	// Whatever the monitor could not do (it may have crashed), do here; all idempotent.
 	killPause(st, 5*time.Second)
+	if st != nil && st.CgroupParent != "" {
+		// A pause whose monitor died before it recorded the pause's pid (it is being made
+		// until then): found in the monitor's and pause's cgroup.
+		if err := killCgroupProcs(filepath.Join(st.CgroupParent, monitor.InfraCgroup(id)), 5*time.Second); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	for _, p := range []string{r.p.Netns(id), filepath.Join(r.p.NsDir(id), "ipc"), filepath.Join(r.p.NsDir(id), "uts"), filepath.Join(r.p.NsDir(id), "pid")} {
 		if err := nsfs.Unpin(p); err != nil {
 			errs = append(errs, err)
@@ -161,6 +169,36 @@ func removeCgroup(rel string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// killCgroupProcs SIGKILLs every process left in the cgroup rel (below the hierarchies' roots)
+// and waits up to timeout for it to be empty, so that it can be removed.
+func killCgroupProcs(rel string, timeout time.Duration) error {
+	dirs := cgroupDirs(rel)
+	if len(dirs) == 0 {
+		return nil
+	}
+	procs := filepath.Join(dirs[0], "cgroup.procs") // every process is in every hierarchy
+	deadline := time.Now().Add(timeout)
+	for {
+		b, err := os.ReadFile(procs)
+		if err != nil {
+			return nil // removed meanwhile
+		}
+		pids := strings.Fields(string(b))
+		if len(pids) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("cgroup %s: processes %v still there after SIGKILL", rel, pids)
+		}
+		for _, f := range pids {
+			if pid, err := strconv.Atoi(f); err == nil && pid > 1 {
+				unix.Kill(pid, unix.SIGKILL) //nolint:errcheck // a member of the pod's infra cgroup, or gone
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // cgroupDirs lists the dirs of a cgroup in every mounted hierarchy that exist now (tests use
