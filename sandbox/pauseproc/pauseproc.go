@@ -2,8 +2,8 @@
 // "podrun-pause-setup" (Name), whose C constructor (sandbox/pause_setup.c) joins the pod's
 // cgroups and namespaces, makes the pause's root and credentials and execs /pause. It is what
 // a runc init did for the pause container, without libcontainer: no container state, no
-// second Go runtime, a few dozen system calls. It imports only the standard library, so that
-// the monitor, which calls it, stays small.
+// second Go runtime, a few dozen system calls. It imports only the standard library, x/sys and
+// procstat, so that the monitor, which calls it, stays small.
 package pauseproc
 
 import (
