@@ -61,9 +61,11 @@ func TestPauseSetup(t *testing.T) {
 			}
 			pid := p.Pid
 			defer func() {
-				unix.Kill(pid, unix.SIGKILL) //nolint:errcheck
-				var ws unix.WaitStatus
-				unix.Wait4(pid, &ws, 0, nil) //nolint:errcheck
+				if pid != 0 { // not reaped yet: never signal a pid that may be another's by now
+					unix.Kill(pid, unix.SIGKILL) //nolint:errcheck
+					var ws unix.WaitStatus
+					unix.Wait4(pid, &ws, 0, nil) //nolint:errcheck
+				}
 			}()
 			if err := p.Wait(); err != nil {
 				t.Fatal(err)
@@ -138,9 +140,18 @@ func TestPauseSetup(t *testing.T) {
 			if err := unix.Kill(pid, unix.SIGTERM); err != nil {
 				t.Fatal(err)
 			}
+			// Bounded: a pause that ignored the signal must not hang the test (and a test
+			// killed by its timeout runs no deferred kill, leaving the pause behind).
 			var ws unix.WaitStatus
-			if _, err := unix.Wait4(pid, &ws, 0, nil); err != nil || !ws.Exited() || ws.ExitStatus() != 0 {
-				t.Errorf("pause after SIGTERM: %v, status %#x", err, uint32(ws))
+			var got int
+			for deadline := time.Now().Add(5 * time.Second); got == 0 && err == nil && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+				got, err = unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+			}
+			if got == pid {
+				pid = 0
+			}
+			if got != p.Pid || !ws.Exited() || ws.ExitStatus() != 0 {
+				t.Errorf("pause after SIGTERM: reaped %d, %v, status %#x", got, err, uint32(ws))
 			}
 		})
 	}
