@@ -145,14 +145,14 @@ func (m *monitor) createContainer(req *CreateRequest, launch []byte) (pid int, r
 	m.spawnMu.Lock()
 	err = errNextUnavailable
 	if n := m.takeNext(); n != nil {
-		// The pod's first container: the first container's helper is still there to make it.
+		// The pod's first container: its helper, started with the monitor, makes it.
 		var r *helperproto.Result
 		if r, err = n.create(req.ID, launch, files, idx); err == nil {
 			res = *r
 		} else if errors.Is(err, errNextNoAnswer) {
 			// It may have gone at its deadline with our request unread: clean up after it
 			// whatever it made, and make the container with a helper of our own.
-			m.log.Warn("first container through the first container's helper", "container", req.ID, "err", err)
+			m.log.Warn("first container: its helper gave no answer", "container", req.ID, "err", err)
 			err = m.helper("destroy", req.ID, nil, nil, nil, nil, true)
 			if err == nil {
 				err = errNextUnavailable

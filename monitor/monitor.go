@@ -310,6 +310,11 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 			<-m.published
 			m.pauseStarted(pid, err)
 		}()
+		st.Starting = true
+		st.MonitorPid = os.Getpid()
+		if _, t, err := procstat.Stat(st.MonitorPid); err == nil {
+			st.MonitorStartTime = t
+		}
 	} else {
 		pid, err := m.startPause()
 		if err == nil {
@@ -327,14 +332,6 @@ func (m *monitor) setup(ready io.Writer) (net.Listener, error) {
 		st.Pid = pid
 		if _, t, err := procstat.Stat(pid); err == nil {
 			st.PidStartTime = t
-		}
-	}
-
-	if early {
-		st.Starting = true
-		st.MonitorPid = os.Getpid()
-		if _, t, err := procstat.Stat(st.MonitorPid); err == nil {
-			st.MonitorStartTime = t
 		}
 	}
 	st.CreatedAt = time.Now().UTC()

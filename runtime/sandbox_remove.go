@@ -66,11 +66,10 @@ func (r *Runtime) removeSandbox(ctx context.Context, id string) error {
 	}
 	r.waitMonitorGone(id, 5*time.Second)
 
-	// Whatever the monitor could not do (it may have crashed), do here; all idempotent.
-	killPause(st, 5*time.Second)
+	// Whatever the monitor could not do (it may have crashed), do here; all idempotent. The
+	// pause is found in the pod's infra cgroup, its pid recorded or not yet (a monitor that
+	// died while the pause was being made).
 	if st != nil && st.CgroupParent != "" {
-		// A pause whose monitor died before it recorded the pause's pid (it is being made
-		// until then): found in the monitor's and pause's cgroup.
 		if err := killCgroupProcs(filepath.Join(st.CgroupParent, monitor.InfraCgroup(id)), 5*time.Second); err != nil {
 			errs = append(errs, err)
 		}

@@ -64,8 +64,8 @@ func killAndWait(root, id string, timeout time.Duration) {
 }
 
 // killPause SIGKILLs the sandbox's pause, found by the pid and start time its monitor
-// recorded, and waits up to timeout for it to exit. For when the monitor, its parent, is
-// gone; st may be nil.
+// recorded, and waits up to timeout for it to exit: a stop when the monitor, its parent, is
+// gone. (A removal kills what is left in the pod's infra cgroup, the pause among it.)
 func killPause(st *cri.SandboxStatus, timeout time.Duration) {
 	if st == nil || st.Pid <= 0 || st.PidStartTime == 0 {
 		return
