@@ -53,8 +53,15 @@ spec:
 	if !sawBackOff {
 		t.Errorf("never saw state.waiting CrashLoopBackOff")
 	}
+	// The sixth start is reported Running once its process was exec'd: its shell may not have
+	// written its line yet.
+	lines := readLines(t, filepath.Join(dir, "starts"))
+	for deadline := time.Now().Add(5 * time.Second); len(lines) < 6 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		lines = readLines(t, filepath.Join(dir, "starts"))
+	}
 	var starts []float64
-	for _, l := range readLines(t, filepath.Join(dir, "starts")) {
+	for _, l := range lines {
 		f, err := strconv.ParseFloat(l, 64)
 		if err != nil {
 			t.Fatalf("bad uptime %q", l)
